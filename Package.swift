@@ -1,0 +1,47 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Targets that must stay free of unsafe pointer code: the compiler enforces it.
+let fenced: [SwiftSetting] = [.strictMemorySafety(), .treatAllWarnings(as: .error)]
+/// Targets that talk to C: unsafe code allowed, but every unsafe expression is marked and warnings fail the build.
+let bridge: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataSystem", targets: ["StrataSystem"]),
+        .executable(name: "strata", targets: ["strata"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CStrataSystem"),
+        .target(
+            name: "StrataSystem",
+            dependencies: ["CStrataSystem", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: bridge
+        ),
+        .target(
+            name: "Strata",
+            dependencies: ["StrataSystem", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: fenced
+        ),
+        .executableTarget(
+            name: "strata",
+            dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fenced
+        ),
+        .target(
+            name: "StrataTestSupport",
+            dependencies: ["Strata", "StrataSystem"],
+            swiftSettings: bridge
+        ),
+        .testTarget(name: "StrataSystemTests", dependencies: ["StrataSystem"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataTestSupport"]),
+        .testTarget(name: "DifferentialTests", dependencies: ["Strata", "StrataTestSupport"]),
+    ]
+)

@@ -1,0 +1,76 @@
+/// The writable layer: its root and the work directory where copy-ups are built.
+///
+/// The work directory follows the kernel's layout: temporary objects live in `WORK/work`, which the
+/// kernel also empties when it mounts, so the same upper and work pair can be handed to
+/// `mount -t overlay` afterwards. Strata's hard-link index lives in `WORK/strata-index`.
+struct UpperLayer: Sendable {
+    let path: FilePath
+    let root: FileDescriptor
+    let device: UInt64
+    let workPath: FilePath
+    /// The work directory, opened for reading and held with an exclusive `flock` while the union is open.
+    let work: FileDescriptor
+    /// `WORK/work`: temporaries that become visible only by an atomic rename.
+    let temporaries: FileDescriptor
+    /// `WORK/strata-index`: one entry per copied-up lower hard-link group, named by its origin.
+    let index: FileDescriptor
+
+    static let temporariesName = "work"
+    static let indexName = "strata-index"
+
+    /// Opens and locks the work directory, then removes what an interrupted copy-up left behind.
+    ///
+    /// Leftovers are never visible in the merged view (they only ever reach the upper by a rename),
+    /// so deleting them loses nothing that was acknowledged.
+    init(root: FileDescriptor, path: FilePath, workPath: FilePath) throws(StrataError) {
+        self.root = root
+        self.path = path
+        self.workPath = workPath
+        do {
+            self.device = try root.status().device
+        } catch {
+            throw StrataError(.io, "cannot read the upper directory", path: path, errno: error)
+        }
+        let work: FileDescriptor
+        do {
+            // flock needs a real open descriptor; an O_PATH one fails with EBADF.
+            work = try openDirectory(workPath.string, pathOnly: false)
+        } catch {
+            throw StrataError(.io, "cannot open the work directory", path: workPath, errno: error)
+        }
+        do {
+            try work.lock(exclusive: true, wait: false)
+        } catch {
+            try? work.close()
+            if error == .wouldBlock || error == .resourceTemporarilyUnavailable {
+                throw StrataError(.busy, "the work directory is in use by another union", path: workPath)
+            }
+            throw StrataError(.io, "cannot lock the work directory", path: workPath, errno: error)
+        }
+        var temporaries: FileDescriptor?
+        do {
+            try RecursiveRemoval.removeIfPresent(Self.temporariesName, in: work)
+            try work.createDirectory(at: Self.temporariesName, permissions: 0o700)
+            let opened = try work.open(beneath: Self.temporariesName, flags: openPathDirectory)
+            temporaries = opened
+            do {
+                try work.createDirectory(at: Self.indexName, permissions: 0o700)
+            } catch where error == .fileExists {
+            }
+            self.index = try work.open(beneath: Self.indexName, flags: openPathDirectory)
+            self.temporaries = opened
+        } catch {
+            try? temporaries?.close()
+            try? work.close()
+            throw StrataError(.io, "cannot prepare the work directory", path: workPath, errno: error)
+        }
+        self.work = work
+    }
+
+    func close() {
+        try? temporaries.close()
+        try? index.close()
+        try? root.close()
+        try? work.close()
+    }
+}

@@ -1,0 +1,122 @@
+/// One directory of one layer as read from disk, with its markers decoded.
+///
+/// Whiteouts are recognised in every format: a character device 0/0, a zero-size file carrying
+/// `overlay.whiteout` inside a directory whose `overlay.opaque` is `x`, and an OCI `.wh.NAME` file.
+/// A directory is opaque when its `overlay.opaque` (trusted or user) or `user.fuseoverlayfs.opaque`
+/// is `y`, or when it holds `.wh..wh..opq`. Marker files themselves never become entries.
+struct LayerDirectory {
+    /// How a whiteout is stored, which decides how it is replaced or removed.
+    enum Marker: Hashable, Sendable {
+        /// A character device 0/0, or an xattr-marked empty file: the entry itself is the marker.
+        case inPlace
+        /// A separate `.wh.NAME` file next to the name.
+        case ociFile
+    }
+
+    struct Entry {
+        /// The entry's type; `nil` when the name holds only a whiteout.
+        var kind: FileKind?
+        var inode: UInt64
+        /// A whiteout for this name exists in this layer (for OCI, possibly next to a real entry:
+        /// a same-layer whiteout hides only the layers below).
+        var whiteout: Marker?
+        var position: Int
+    }
+
+    var entries: [String: Entry] = [:]
+    var isOpaque = false
+    /// The opaque marker is the `.wh..wh..opq` file (rather than an xattr).
+    var hasOpaqueMarkerFile = false
+
+    /// Reads the directory `path` of a layer whose root is `root`.
+    static func read(_ path: String, in root: FileDescriptor) throws(Errno) -> LayerDirectory {
+        let directory = try root.open(beneath: path.isEmpty ? "." : path, flags: openReadOnlyDirectory)
+        defer { try? directory.close() }
+        return try read(directory)
+    }
+
+    /// Reads an open directory (`O_RDONLY | O_DIRECTORY`).
+    static func read(_ directory: FileDescriptor) throws(Errno) -> LayerDirectory {
+        var result = LayerDirectory()
+        let opaqueValue = Self.attribute(\.opaque, of: directory)
+        result.isOpaque = opaqueValue == "y" || Self.fuseOverlayOpaque(directory)
+        let mayHoldAttributeWhiteouts = opaqueValue == "x"
+        var position = 0
+        for record in try directory.readDirectoryRecords() {
+            let name = record.name
+            if name == PrivateNames.opaqueMarker {
+                result.isOpaque = true
+                result.hasOpaqueMarkerFile = true
+                continue
+            }
+            if name.hasPrefix(PrivateNames.whiteoutPrefix) {
+                let target = String(name.dropFirst(PrivateNames.whiteoutPrefix.count))
+                // `.wh..wh.*` are AUFS bookkeeping names; they never whiteout anything.
+                if !target.hasPrefix(PrivateNames.whiteoutPrefix) && isValidName(target) {
+                    result.entries[target, default: Entry(kind: nil, inode: 0, whiteout: nil, position: position)]
+                        .whiteout = .ociFile
+                    position += 1
+                }
+                continue
+            }
+            var kind = FileKind(directoryType: record.type)
+            if kind == nil || kind == .characterDevice {
+                let status: FileStatus
+                do {
+                    status = try directory.status(at: name)
+                } catch where error == .noSuchFileOrDirectory {
+                    continue
+                }
+                kind = status.kind
+                if kind == .characterDevice && status.specialDevice == 0 {
+                    result.markWhiteout(name, position: position)
+                    position += 1
+                    continue
+                }
+            }
+            if kind == .regular && mayHoldAttributeWhiteouts && Self.isAttributeWhiteout(name, in: directory) {
+                result.markWhiteout(name, position: position)
+                position += 1
+                continue
+            }
+            var entry = result.entries[name] ?? Entry(kind: nil, inode: 0, whiteout: nil, position: position)
+            entry.kind = kind
+            entry.inode = record.inode
+            entry.position = position
+            result.entries[name] = entry
+            position += 1
+        }
+        return result
+    }
+
+    private mutating func markWhiteout(_ name: String, position: Int) {
+        var entry = entries[name] ?? Entry(kind: nil, inode: 0, whiteout: nil, position: position)
+        entry.whiteout = .inPlace
+        entries[name] = entry
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/")
+    }
+
+    /// The value of one private attribute of a directory, trying the trusted then the user namespace.
+    static func attribute(_ key: KeyPath<MetadataAttributes, String>, of directory: FileDescriptor, at name: String = "")
+        -> String?
+    {
+        for namespace in MetadataAttributes.all {
+            if let value = try? directory.extendedAttribute(namespace[keyPath: key], at: name) {
+                return String(decoding: value, as: UTF8.self)
+            }
+        }
+        return nil
+    }
+
+    private static func fuseOverlayOpaque(_ directory: FileDescriptor) -> Bool {
+        guard let value = try? directory.extendedAttribute("user.fuseoverlayfs.opaque") else { return false }
+        return value == Array("y".utf8)
+    }
+
+    private static func isAttributeWhiteout(_ name: String, in directory: FileDescriptor) -> Bool {
+        MetadataAttributes.all.contains { (try? directory.extendedAttribute($0.whiteout, at: name)) != nil }
+    }
+}

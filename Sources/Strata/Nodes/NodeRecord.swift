@@ -1,0 +1,41 @@
+/// What the union knows about one merged object.
+///
+/// Guarded by the engine lock. A directory keeps the lower directories that merge under it (its
+/// "stack", like the kernel's `ovl_entry`); a non-directory keeps the lower copy it came from, which
+/// is also where a metadata-only copy-up reads its data.
+struct NodeRecord {
+    let id: NodeID
+    /// The directory holding the name this node was last reached by; `nil` for the root and for
+    /// objects that have lost every name.
+    var parent: NodeID?
+    var name: String
+    let kind: FileKind
+    /// The inode number callers see: stable for the life of the union and across copy-up.
+    var inode: UInt64
+    /// An upper object exists (possibly metadata only).
+    var inUpper: Bool
+    /// The upper object holds metadata only; data still comes from `lowerObject`.
+    var metacopy = false
+    /// Directories: lower directories merged under this one, top first.
+    var lowerStack: [LowerDirectory] = []
+    /// Non-directories: the topmost lower copy.
+    var lowerObject: LowerObject?
+    /// Attributes of the lower copy, read once: lowers never change while the union is open.
+    var lowerStatus: FileStatus?
+    /// Directories: the merged listing, once loaded.
+    var directory: MergedDirectory?
+    /// Names already resolved to nodes in this directory.
+    var children: [String: NodeID] = [:]
+    /// Outstanding kernel lookups (FUSE `forget` decrements).
+    var lookups: UInt64 = 0
+    /// Upper directories: the lower stack was cut by an opaque marker or a redirect was read.
+    var redirect: String?
+
+    var isDirectory: Bool { kind == .directory }
+
+    /// A merged directory reports one link, as the kernel does (counting subdirectories of every
+    /// layer is not worth it, and `find` accepts 1).
+    var isMergedDirectory: Bool {
+        isDirectory && ((inUpper && !lowerStack.isEmpty) || lowerStack.count > 1)
+    }
+}

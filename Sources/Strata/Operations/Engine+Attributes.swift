@@ -1,0 +1,116 @@
+/// Which attributes `setAttributes` changes; `nil` leaves one alone.
+public struct AttributeChanges: Sendable, Hashable {
+    public var mode: UInt32?
+    public var user: UInt32?
+    public var group: UInt32?
+    public var size: Int64?
+    public var accessTime: TimeSpec?
+    public var modificationTime: TimeSpec?
+
+    public init(
+        mode: UInt32? = nil, user: UInt32? = nil, group: UInt32? = nil, size: Int64? = nil,
+        accessTime: TimeSpec? = nil, modificationTime: TimeSpec? = nil
+    ) {
+        self.mode = mode
+        self.user = user
+        self.group = group
+        self.size = size
+        self.accessTime = accessTime
+        self.modificationTime = modificationTime
+    }
+}
+
+extension Engine {
+    /// The merged attributes of a node: those of its topmost copy, with the union's inode number and
+    /// device, one link for a merged directory, and a metadata-only file's block count from its data.
+    ///
+    /// Serves FUSE `GETATTR`; matches `lstat(2)`.
+    func attributes(of id: NodeID) throws(Errno) -> FileStatus {
+        let record = try record(id)
+        var status: FileStatus
+        if record.inUpper {
+            status = try upperStatus(of: record)
+            if record.metacopy, let lower = record.lowerStatus { status.blocks = lower.blocks }
+        } else if let lower = record.lowerStatus {
+            status = lower
+        } else {
+            status = try layers.lowers[0].root.status()
+        }
+        status.inode = record.inode
+        status.device = layers.device
+        if record.isMergedDirectory { status.linkCount = 1 }
+        return status
+    }
+
+    func upperStatus(of record: NodeRecord) throws(Errno) -> FileStatus {
+        let upper = try upperLayer()
+        if record.id == .root { return try upper.root.status() }
+        guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
+        return try withUpperDirectory(parent) { (directory) throws(Errno) in try directory.status(at: record.name) }
+    }
+
+    /// Changes mode, owner, size or times, copying the node up first: data and all for a size change,
+    /// metadata only for the others (as overlayfs with `metacopy=on`).
+    ///
+    /// Serves FUSE `SETATTR`; matches `chmod`, `lchown`, `truncate`, `utimensat` with
+    /// `AT_SYMLINK_NOFOLLOW`. `EOPNOTSUPP` for a mode change on a symlink, `EISDIR` for a directory
+    /// size change, `EINVAL` for a negative size.
+    mutating func setAttributes(of id: NodeID, _ changes: AttributeChanges) throws(Errno) -> FileStatus {
+        let record = try record(id)
+        if changes.mode != nil && record.kind == .symbolicLink { throw Errno.notSupported }
+        if let size = changes.size {
+            guard record.kind != .directory else { throw Errno.isDirectory }
+            guard record.kind == .regular else { throw Errno.invalidArgument }
+            guard size >= 0 else { throw Errno.invalidArgument }
+        }
+        try copyUp(id, withData: changes.size != nil)
+        let updated = try self.record(id)
+        let upper = try upperLayer()
+        let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, name) throws(Errno) in
+            if changes.user != nil || changes.group != nil {
+                try directory.setOwner(at: name, user: changes.user, group: changes.group)
+            }
+            if let mode = changes.mode { try directory.setPermissions(at: name, mode & 0o7777) }
+            if let size = changes.size {
+                let file = try directory.open(at: name, flags: openWriteOnly)
+                defer { try? file.close() }
+                try file.truncate(to: size)
+            }
+            if changes.accessTime != nil || changes.modificationTime != nil {
+                try directory.setTimes(
+                    at: name, access: changes.accessTime ?? .omit, modification: changes.modificationTime ?? .omit)
+            }
+        }
+        if id == .root {
+            try apply(upper.root, "")
+        } else {
+            guard let parent = updated.parent else { throw Errno.noSuchFileOrDirectory }
+            try withUpperDirectory(parent) { (directory) throws(Errno) in try apply(directory, updated.name) }
+        }
+        return try attributes(of: id)
+    }
+
+    /// Statistics of the filesystem that holds the upper layer (of the top lower layer when there is none).
+    ///
+    /// Serves FUSE `STATFS`; matches `statfs(2)` on an overlay mount.
+    func fileSystemStatus() throws(Errno) -> FileSystemStatus {
+        if let upper = layers.upper { return try upper.root.fileSystemStatus() }
+        return try layers.lowers[0].root.fileSystemStatus()
+    }
+
+    /// The target of a symbolic link. Serves FUSE `READLINK`.
+    func readLink(_ id: NodeID) throws(Errno) -> String {
+        let record = try record(id)
+        guard record.kind == .symbolicLink else { throw Errno.invalidArgument }
+        if record.inUpper {
+            guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
+            return try withUpperDirectory(parent) { (directory) throws(Errno) in
+                try directory.readSymbolicLink(at: record.name)
+            }
+        }
+        guard let source = record.lowerObject else { throw Errno.ioError }
+        return try withLowerDirectory(source.directory) { (directory) throws(Errno) in
+            try directory.readSymbolicLink(at: source.name)
+        }
+    }
+}

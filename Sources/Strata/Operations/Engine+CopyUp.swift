@@ -1,0 +1,194 @@
+extension Engine {
+    /// Makes sure node `id` has an upper copy, copying its parents first.
+    ///
+    /// A directory comes up empty, with its own metadata (its lower children stay merged). A
+    /// non-directory is built in the work directory — data (reflink, else `copy_file_range` over the
+    /// data segments so holes stay holes), owner, extended attributes except private ones, mode, times —
+    /// and renamed into place, so no reader ever sees a half-copied file. Without `withData`, a
+    /// regular file comes up as metadata only: a sparse file of the right size marked
+    /// `overlay.metacopy`, whose data still comes from the lower copy; a later call with `withData`
+    /// fills it in place and drops the mark only once the data is on disk.
+    ///
+    /// Throws `EROFS` without an upper layer, `ENOENT` for a node that lost its name.
+    mutating func copyUp(_ id: NodeID, withData: Bool = false) throws(Errno) {
+        let record = try record(id)
+        if record.inUpper {
+            if withData && record.metacopy { try completeMetacopy(record) }
+            return
+        }
+        let upper = try upperLayer()
+        guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
+        try copyUp(parent)
+        let temporary = makeTemporaryName()
+        let parentDirectory = try openUpperDirectory(parent)
+        defer { try? parentDirectory.close() }
+        let metadataOnly = !withData && record.kind == .regular
+        do throws(Errno) {
+            if record.isDirectory {
+                guard let source = record.lowerStack.first, let status = record.lowerStatus else { throw Errno.ioError }
+                try upper.temporaries.createDirectory(at: temporary, permissions: 0o700)
+                try withLowerDirectory(source) { (directory) throws(Errno) in
+                    try copyMetadata(from: directory, "", to: upper.temporaries, temporary, status: status, record: record)
+                }
+            } else {
+                guard let source = record.lowerObject, let status = record.lowerStatus else { throw Errno.ioError }
+                try withLowerDirectory(source.directory) { (directory) throws(Errno) in
+                    try createCopy(
+                        of: source.name, in: directory, status: status, kind: record.kind, metadataOnly: metadataOnly,
+                        at: temporary, in: upper.temporaries)
+                    try copyMetadata(
+                        from: directory, source.name, to: upper.temporaries, temporary, status: status, record: record,
+                        metacopy: metadataOnly)
+                }
+            }
+            try upper.temporaries.rename(temporary, to: parentDirectory, as: record.name, flags: .noReplace)
+        } catch {
+            if let status = try? upper.temporaries.status(at: temporary) {
+                try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
+            }
+            throw error
+        }
+        nodes[id]?.inUpper = true
+        nodes[id]?.metacopy = metadataOnly
+        if !record.isDirectory { nodesByInode[record.inode] = id }
+        nodes[parent]?.directory?.entries[record.name]?.layer = .upper
+    }
+
+    /// Creates the object of a copy-up in the work directory: the file with its data (or only its
+    /// size), the symlink with its target, or the device, fifo or socket node.
+    private func createCopy(
+        of name: String, in directory: FileDescriptor, status: FileStatus, kind: FileKind, metadataOnly: Bool,
+        at temporary: String, in work: FileDescriptor
+    ) throws(Errno) {
+        switch kind {
+        case .regular:
+            let target = try work.open(
+                at: temporary, flags: openCreate | openExclusive | openWriteOnly, permissions: 0o600)
+            defer { try? target.close() }
+            if metadataOnly {
+                try target.truncate(to: status.size)
+            } else {
+                let source = try directory.open(at: name, flags: openReadOnly)
+                defer { try? source.close() }
+                try copyData(from: source, to: target, size: status.size)
+                if layers.durability == .synchronous { try target.synchronize() }
+            }
+        case .symbolicLink:
+            try work.createSymbolicLink(at: temporary, target: try directory.readSymbolicLink(at: name))
+        case .directory:
+            throw Errno.isDirectory
+        default:
+            try work.createNode(at: temporary, mode: kind.modeBits | 0o600, device: status.specialDevice)
+        }
+    }
+
+    /// Copies bytes from `source` to `target`, by reflink if the filesystem shares extents, else
+    /// segment by segment over `SEEK_DATA`/`SEEK_HOLE` so holes stay holes.
+    func copyData(from source: FileDescriptor, to target: FileDescriptor, size: Int64) throws(Errno) {
+        guard size > 0 else { return }
+        if (try? target.cloneContents(of: source)) != nil { return }
+        var offset: Int64 = 0
+        while offset < size {
+            var start = offset
+            var end = size
+            do {
+                guard let data = try source.nextData(from: offset) else { break }
+                start = data
+                end = min(try source.nextHole(from: data), size)
+            } catch where error == .invalidArgument || error == .notSupported {
+                // No hole reporting here: the rest is data.
+            }
+            try copyRange(from: source, to: target, start: start, end: end)
+            offset = end
+        }
+        try target.truncate(to: size)
+    }
+
+    private func copyRange(from source: FileDescriptor, to target: FileDescriptor, start: Int64, end: Int64)
+        throws(Errno)
+    {
+        var position = start
+        while position < end {
+            let copied: Int64
+            do {
+                copied = try target.copyRange(
+                    from: source, sourceOffset: position, offset: position, count: end - position)
+            } catch where error == .improperLink || error == .invalidArgument || error == .noFunction
+                || error == .notSupported
+            {
+                let bytes = try source.read(count: Int(min(end - position, 1 << 20)), at: position)
+                guard !bytes.isEmpty else { return }
+                copied = Int64(try target.write(bytes, at: position))
+            }
+            guard copied > 0 else { return }
+            position += copied
+        }
+    }
+
+    /// Owner, extended attributes (private ones excluded), the origin and metacopy marks, then mode
+    /// and times: the mode comes after the attributes so a read-only object can still be given them,
+    /// and after `chown`, which clears set-user-ID bits.
+    func copyMetadata(
+        from sourceDirectory: FileDescriptor, _ sourceName: String, to targetDirectory: FileDescriptor,
+        _ targetName: String, status: FileStatus, record: NodeRecord, metacopy: Bool = false
+    ) throws(Errno) {
+        do {
+            try targetDirectory.setOwner(at: targetName, user: status.user, group: status.group)
+        } catch where error == .notPermitted && !isPrivileged {
+            // Rootless: the copy keeps the caller's ownership, as with `cp -a` by a user.
+        }
+        try copyExtendedAttributes(from: sourceDirectory, sourceName, to: targetDirectory, targetName)
+        try targetDirectory.setExtendedAttribute(
+            attributes.origin, to: Array(String(record.inode).utf8), at: targetName)
+        if metacopy { try targetDirectory.setExtendedAttribute(attributes.metacopy, to: [], at: targetName) }
+        if record.kind != .symbolicLink { try targetDirectory.setPermissions(at: targetName, status.permissions) }
+        try targetDirectory.setTimes(at: targetName, access: status.accessTime, modification: status.modificationTime)
+    }
+
+    func copyExtendedAttributes(
+        from sourceDirectory: FileDescriptor, _ sourceName: String, to targetDirectory: FileDescriptor,
+        _ targetName: String
+    ) throws(Errno) {
+        let names: [String]
+        do {
+            names = try sourceDirectory.extendedAttributeNames(at: sourceName)
+        } catch where error == .notSupported || error == .notPermitted {
+            return
+        }
+        for name in names where !PrivateNames.isPrivateAttribute(name) {
+            guard let value = try? sourceDirectory.extendedAttribute(name, at: sourceName) else { continue }
+            do {
+                try targetDirectory.setExtendedAttribute(name, to: value, at: targetName)
+            } catch where error == .notSupported || (error == .notPermitted && !isPrivileged) {
+                // An attribute the upper filesystem or an unprivileged caller cannot hold (security.*,
+                // trusted.*): the kernel skips these too.
+            }
+        }
+    }
+
+    /// Fills a metadata-only upper file with its lower data, in place so its hard links stay linked;
+    /// the metacopy mark goes only after the data is synced, so a crash leaves the lower data in view.
+    private mutating func completeMetacopy(_ record: NodeRecord) throws(Errno) {
+        guard let parent = record.parent, let source = record.lowerObject, let status = record.lowerStatus else {
+            throw Errno.noSuchFileOrDirectory
+        }
+        try withUpperDirectory(parent) { (directory) throws(Errno) in
+            let target = try directory.open(at: record.name, flags: openWriteOnly)
+            defer { try? target.close() }
+            let size = try target.status().size
+            try withLowerDirectory(source.directory) { (lowerDirectory) throws(Errno) in
+                let data = try lowerDirectory.open(at: source.name, flags: openReadOnly)
+                defer { try? data.close() }
+                try copyData(from: data, to: target, size: min(size, status.size))
+            }
+            try target.truncate(to: size)
+            if layers.durability == .synchronous { try target.synchronize() }
+            for namespace in MetadataAttributes.all {
+                try? directory.removeExtendedAttribute(namespace.metacopy, at: record.name)
+                try? directory.removeExtendedAttribute(namespace.redirect, at: record.name)
+            }
+        }
+        nodes[record.id]?.metacopy = false
+        nodes[record.id]?.redirect = nil
+    }
+}

@@ -1,0 +1,169 @@
+/// What to create at a new name.
+enum NewObject {
+    case file(flags: Int32, permissions: UInt32)
+    case directory(permissions: UInt32)
+    case symbolicLink(target: String)
+    case node(mode: UInt32, device: UInt64)
+    /// A hard link to the upper object `name` in directory `parent`.
+    case hardLink(parent: NodeID, name: String)
+}
+
+/// The owner a new object gets; `nil` keeps the creating process's credentials.
+public struct Ownership: Hashable, Sendable {
+    public var user: UInt32
+    public var group: UInt32
+    public init(user: UInt32, group: UInt32) {
+        self.user = user
+        self.group = group
+    }
+}
+
+extension Engine {
+    /// Creates `object` at `name` in directory `parent` and returns its node, plus an open descriptor
+    /// for a new file.
+    ///
+    /// The parent is copied up first. Where the upper layer holds a whiteout for the name, the object
+    /// is built in the work directory and exchanged with the whiteout in one `renameat2`, so the name
+    /// never shows the lower object again; a new directory over a whiteout is made opaque so the
+    /// lower directory's children never reappear.
+    ///
+    /// Throws `EEXIST` when the name is visible, `EINVAL` for a marker name (`.wh.*`), `EROFS`
+    /// without an upper layer. Serves FUSE `CREATE`, `MKNOD`, `MKDIR`, `SYMLINK`, `LINK`.
+    mutating func create(
+        _ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership? = nil
+    ) throws(Errno) -> (node: NodeID, descriptor: FileDescriptor?) {
+        try Self.validateNewName(name)
+        if let existing = try entry(name, in: parent), existing.kind != nil { throw Errno.fileExists }
+        return try createFresh(name, in: parent, object, owner: owner)
+    }
+
+    private mutating func createFresh(
+        _ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership?
+    ) throws(Errno) -> (node: NodeID, descriptor: FileDescriptor?) {
+        let upper = try upperLayer()
+        try copyUp(parent)
+        let entry = try self.entry(name, in: parent)
+        let whiteout = entry?.upperWhiteout
+        let needsOpaque = entry?.lowerPresent ?? false
+        let parentDirectory = try openUpperDirectory(parent)
+        defer { try? parentDirectory.close() }
+
+        var descriptor: FileDescriptor?
+        if whiteout == .inPlace {
+            // Build aside, then swap with the whiteout: the name is never empty in between.
+            let temporary = makeTemporaryName()
+            do {
+                descriptor = try make(object, at: temporary, in: upper.temporaries, owner: owner, opaque: needsOpaque)
+                try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .exchange)
+            } catch {
+                try? descriptor?.close()
+                if let status = try? upper.temporaries.status(at: temporary) {
+                    try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
+                }
+                throw error
+            }
+            try? upper.temporaries.remove(at: temporary)
+        } else if needsOpaque && isDirectory(object) {
+            // An OCI whiteout sits beside the name: build the opaque directory aside, move it in,
+            // then drop the whiteout (a same-layer whiteout never hides its own layer's entry).
+            let temporary = makeTemporaryName()
+            do {
+                _ = try make(object, at: temporary, in: upper.temporaries, owner: owner, opaque: true)
+                try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .noReplace)
+            } catch {
+                if let status = try? upper.temporaries.status(at: temporary) {
+                    try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
+                }
+                throw error
+            }
+        } else {
+            descriptor = try make(object, at: name, in: parentDirectory, owner: owner, opaque: false)
+        }
+        if whiteout == .ociFile {
+            try? parentDirectory.remove(at: PrivateNames.whiteoutPrefix + name)
+        }
+
+        let status: FileStatus
+        do {
+            status = try parentDirectory.status(at: name)
+        } catch {
+            try? descriptor?.close()
+            throw error
+        }
+        guard var directory = nodes[parent]?.directory else { throw Errno.ioError }
+        let order = entry?.order ?? {
+            defer { directory.nextUpperOrder += 1 }
+            return MergedDirectory.order(rank: 0, position: Int(directory.nextUpperOrder))
+        }()
+        directory.entries[name] = MergedEntry(
+            kind: status.kind, layer: .upper, inode: status.inode, lowerLayer: entry?.lowerLayer,
+            lowerKind: entry?.lowerKind, upperWhiteout: nil, mergeLayers: [], order: order)
+        nodes[parent]?.directory = directory
+        nodes[parent]?.children[name] = nil
+        do {
+            let node = try lookup(name, in: parent)
+            return (node, descriptor)
+        } catch {
+            try? descriptor?.close()
+            throw error
+        }
+    }
+
+    private func isDirectory(_ object: NewObject) -> Bool {
+        if case .directory = object { return true }
+        return false
+    }
+
+    /// Makes the object itself at `name` in `directory`; a new file is returned open.
+    private func make(
+        _ object: NewObject, at name: String, in directory: FileDescriptor, owner: Ownership?, opaque: Bool
+    ) throws(Errno) -> FileDescriptor? {
+        var descriptor: FileDescriptor?
+        switch object {
+        case .file(let flags, let permissions):
+            descriptor = try directory.open(
+                at: name, flags: (flags & ~openTruncate) | openCreate | openExclusive, permissions: permissions & 0o7777)
+        case .directory(let permissions):
+            try directory.createDirectory(at: name, permissions: opaque ? 0o700 : permissions & 0o7777)
+            if opaque {
+                try markOpaque(name, in: directory)
+                if let owner { try directory.setOwner(at: name, user: owner.user, group: owner.group) }
+                try directory.setPermissions(at: name, permissions & 0o7777)
+                return nil
+            }
+        case .symbolicLink(let target):
+            try directory.createSymbolicLink(at: name, target: target)
+        case .node(let mode, let device):
+            try directory.createNode(at: name, mode: mode, device: device)
+        case .hardLink(let parent, let sourceName):
+            try withUpperDirectory(parent) { (source) throws(Errno) in
+                try source.createHardLink(from: sourceName, to: directory, as: name)
+            }
+            return nil
+        }
+        if let owner {
+            do {
+                try directory.setOwner(at: name, user: owner.user, group: owner.group)
+            } catch {
+                try? descriptor?.close()
+                try? directory.remove(at: name, directory: isDirectory(object))
+                throw error
+            }
+        }
+        return descriptor
+    }
+
+    /// Marks the upper directory `name` opaque in the configured format.
+    func markOpaque(_ name: String, in directory: FileDescriptor) throws(Errno) {
+        switch layers.format {
+        case .overlay:
+            try directory.setExtendedAttribute(attributes.opaque, to: Array("y".utf8), at: name)
+        case .oci:
+            let inner = try directory.open(beneath: name, flags: openPathDirectory)
+            defer { try? inner.close() }
+            let marker = try inner.open(
+                at: PrivateNames.opaqueMarker, flags: openCreate | openExclusive | openWriteOnly, permissions: 0)
+            try? marker.close()
+        }
+    }
+}

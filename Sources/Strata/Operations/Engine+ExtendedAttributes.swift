@@ -1,0 +1,63 @@
+extension Engine {
+    /// The directory holding the topmost copy of a node and its name there, for attribute reads.
+    private func topmostLocation(_ record: NodeRecord) throws(Errno) -> (FileDescriptor, String) {
+        if record.inUpper {
+            let upper = try upperLayer()
+            if record.id == .root { return (try upper.root.duplicate(), "") }
+            guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
+            return (try openUpperDirectory(parent), record.name)
+        }
+        if record.isDirectory {
+            guard let top = record.lowerStack.first else {
+                return (try layers.lowers[0].root.duplicate(), "")
+            }
+            return (try openLowerDirectory(top), "")
+        }
+        guard let source = record.lowerObject else { throw Errno.ioError }
+        return (try openLowerDirectory(source.directory), source.name)
+    }
+
+    /// The value of extended attribute `name` of a node's topmost copy.
+    ///
+    /// Private attributes (`trusted.overlay.*`, `user.overlay.*`, Strata's) answer `EOPNOTSUPP`, as
+    /// overlayfs answers for its own. Serves FUSE `GETXATTR`.
+    func extendedAttribute(_ name: String, of id: NodeID) throws(Errno) -> [UInt8] {
+        guard !PrivateNames.isPrivateAttribute(name) else { throw Errno.notSupported }
+        let (directory, entry) = try topmostLocation(try record(id))
+        defer { try? directory.close() }
+        return try directory.extendedAttribute(name, at: entry)
+    }
+
+    /// The names of a node's extended attributes, private ones left out. Serves FUSE `LISTXATTR`.
+    func extendedAttributeNames(of id: NodeID) throws(Errno) -> [String] {
+        let (directory, entry) = try topmostLocation(try record(id))
+        defer { try? directory.close() }
+        return try directory.extendedAttributeNames(at: entry).filter { !PrivateNames.isPrivateAttribute($0) }
+    }
+
+    /// Sets or removes (`value == nil`) an extended attribute, copying the node up first (metadata
+    /// only). Private names answer `EOPNOTSUPP`. Serves FUSE `SETXATTR` and `REMOVEXATTR`.
+    mutating func setExtendedAttribute(_ name: String, of id: NodeID, to value: [UInt8]?, flags: XAttrFlags)
+        throws(Errno)
+    {
+        guard !PrivateNames.isPrivateAttribute(name) else { throw Errno.notSupported }
+        // A removal of an absent attribute must not copy anything up.
+        if value == nil {
+            let names = try extendedAttributeNames(of: id)
+            guard names.contains(name) else { throw Errno.noData }
+        }
+        try copyUp(id)
+        let record = try record(id)
+        let upper = try upperLayer()
+        let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, entry) throws(Errno) in
+            if let value {
+                try directory.setExtendedAttribute(name, to: value, at: entry, flags: flags)
+            } else {
+                try directory.removeExtendedAttribute(name, at: entry)
+            }
+        }
+        if id == .root { return try apply(upper.root, "") }
+        guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
+        try withUpperDirectory(parent) { (directory) throws(Errno) in try apply(directory, record.name) }
+    }
+}

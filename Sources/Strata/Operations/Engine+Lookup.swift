@@ -1,0 +1,314 @@
+extension Engine {
+    // MARK: Loading a merged directory
+
+    /// Builds the merged listing of directory `id` if it is not built yet.
+    ///
+    /// Reads the upper directory, then each lower directory of the node's stack top-down, stopping
+    /// after an opaque one. A whiteout hides the name in the layers below it; a non-directory hides
+    /// everything below; only directories merge.
+    mutating func loadDirectory(_ id: NodeID) throws(Errno) {
+        var record = try record(id)
+        guard record.isDirectory else { throw Errno.notDirectory }
+        if record.directory != nil { return }
+
+        var upperDirectory: LayerDirectory?
+        if record.inUpper {
+            let upper = try upperLayer()
+            guard let path = upperPath(of: id) else { throw Errno.noSuchFileOrDirectory }
+            upperDirectory = try LayerDirectory.read(path, in: upper.root)
+        }
+
+        struct LowerState {
+            var kind: FileKind?
+            var layer: Int
+            var inode: UInt64
+            var order: Int64
+            var mergeLayers: [Int]
+            var closed: Bool
+        }
+        var lowerStates: [String: LowerState] = [:]
+        var effectiveStack: [LowerDirectory] = []
+        if !(upperDirectory?.isOpaque ?? false) {
+            for lower in record.lowerStack {
+                let layerDirectory: LayerDirectory
+                do {
+                    layerDirectory = try LayerDirectory.read(lower.path, in: layers.lowers[lower.layer].root)
+                } catch where error == .noSuchFileOrDirectory || error == .notDirectory {
+                    continue
+                }
+                effectiveStack.append(lower)
+                let rank = LayerID.lower(lower.layer).rank
+                for (name, entry) in layerDirectory.entries {
+                    if var state = lowerStates[name] {
+                        guard !state.closed else { continue }
+                        if entry.kind == .directory { state.mergeLayers.append(lower.layer) }
+                        if entry.kind != .directory || entry.whiteout != nil { state.closed = true }
+                        lowerStates[name] = state
+                    } else {
+                        let isDirectory = entry.kind == .directory
+                        lowerStates[name] = LowerState(
+                            kind: entry.kind, layer: lower.layer, inode: entry.inode,
+                            order: MergedDirectory.order(rank: rank, position: entry.position),
+                            mergeLayers: isDirectory ? [lower.layer] : [],
+                            closed: !isDirectory || entry.whiteout != nil)
+                    }
+                }
+                if layerDirectory.isOpaque { break }
+            }
+        }
+        record.lowerStack = effectiveStack
+
+        var merged = MergedDirectory()
+        if let upperDirectory {
+            for (name, entry) in upperDirectory.entries {
+                let lower = lowerStates[name].flatMap { $0.kind == nil ? nil : $0 }
+                let merges = entry.kind == .directory && entry.whiteout == nil && lower?.kind == .directory
+                merged.entries[name] = MergedEntry(
+                    kind: entry.kind, layer: .upper, inode: entry.inode,
+                    lowerLayer: lower?.layer, lowerKind: lower?.kind, upperWhiteout: entry.whiteout,
+                    mergeLayers: merges ? lower?.mergeLayers ?? [] : [],
+                    order: MergedDirectory.order(rank: 0, position: entry.position))
+                merged.nextUpperOrder = max(merged.nextUpperOrder, Int64(entry.position) + 1)
+            }
+        }
+        for (name, state) in lowerStates where merged.entries[name] == nil {
+            guard let kind = state.kind else { continue }
+            merged.entries[name] = MergedEntry(
+                kind: kind, layer: .lower(state.layer), inode: state.inode,
+                lowerLayer: state.layer, lowerKind: kind, upperWhiteout: nil,
+                mergeLayers: state.mergeLayers, order: state.order)
+        }
+        record.directory = merged
+        nodes[id] = record
+    }
+
+    /// The merged entry `name` of directory `id`, loading the directory first.
+    mutating func entry(_ name: String, in id: NodeID) throws(Errno) -> MergedEntry? {
+        try loadDirectory(id)
+        return nodes[id]?.directory?.entries[name]
+    }
+
+    // MARK: Lookup
+
+    /// Resolves `name` in directory `parent` to a node, creating its record on first sight.
+    ///
+    /// Throws `ENOENT` for names that are absent or whited out (and for marker names, which never
+    /// show), `ENOTDIR` when `parent` is not a directory.
+    mutating func lookup(_ name: String, in parent: NodeID) throws(Errno) -> NodeID {
+        if name == "." { return parent }
+        if name == ".." { return try record(parent).parent ?? .root }
+        guard LayerDirectory.isValidName(name), !PrivateNames.isReserved(name) else {
+            throw Errno.noSuchFileOrDirectory
+        }
+        guard name.utf8.count <= 255 else { throw Errno.fileNameTooLong }
+        try loadDirectory(parent)
+        let parentRecord = try record(parent)
+        if let existing = parentRecord.children[name], nodes[existing] != nil { return existing }
+        guard let entry = parentRecord.directory?.entries[name], let kind = entry.kind else {
+            throw Errno.noSuchFileOrDirectory
+        }
+        let id: NodeID
+        switch entry.layer {
+        case .lower(let layer):
+            id = try makeLowerNode(name, kind: kind, layer: layer, entry: entry, parent: parentRecord)
+        case .upper:
+            id = try makeUpperNode(name, kind: kind, entry: entry, parent: parentRecord)
+        }
+        nodes[parent]?.children[name] = id
+        return id
+    }
+
+    private func lowerDirectory(of parent: NodeRecord, layer: Int) throws(Errno) -> LowerDirectory {
+        guard let directory = parent.lowerStack.first(where: { $0.layer == layer }) else { throw Errno.ioError }
+        return directory
+    }
+
+    private mutating func makeLowerNode(
+        _ name: String, kind: FileKind, layer: Int, entry: MergedEntry, parent: NodeRecord
+    ) throws(Errno) -> NodeID {
+        let directory = try lowerDirectory(of: parent, layer: layer)
+        let status = try withLowerDirectory(directory) { (descriptor) throws(Errno) in try descriptor.status(at: name) }
+        let inode = layers.unionInode(device: layers.lowerDevice(layer), inode: status.inode)
+        if kind != .directory, status.linkCount > 1, let existing = nodesByInode[inode], nodes[existing] != nil {
+            nodes[existing]?.parent = parent.id
+            nodes[existing]?.name = name
+            return existing
+        }
+        let id = allocateNodeID()
+        var record = NodeRecord(id: id, parent: parent.id, name: name, kind: kind, inode: inode, inUpper: false)
+        record.lowerStatus = status
+        if kind == .directory {
+            var stack: [LowerDirectory] = []
+            for mergeLayer in entry.mergeLayers {
+                stack.append(try lowerDirectory(of: parent, layer: mergeLayer).appending(name))
+            }
+            record.lowerStack = try trimOpaque(stack)
+        } else {
+            record.lowerObject = LowerObject(directory: directory, name: name)
+            if status.linkCount > 1 { nodesByInode[inode] = id }
+        }
+        nodes[id] = record
+        return id
+    }
+
+    private mutating func makeUpperNode(
+        _ name: String, kind: FileKind, entry: MergedEntry, parent: NodeRecord
+    ) throws(Errno) -> NodeID {
+        let upper = try upperLayer()
+        let parentDirectory = try openUpperDirectory(parent.id)
+        defer { try? parentDirectory.close() }
+        let status = try parentDirectory.status(at: name)
+        var inode = layers.unionInode(device: upper.device, inode: status.inode)
+        if let origin = readPrivate(\.origin, at: name, in: parentDirectory), let value = UInt64(origin) {
+            inode = value
+        }
+        if kind != .directory, let existing = nodesByInode[inode], nodes[existing] != nil {
+            nodes[existing]?.parent = parent.id
+            nodes[existing]?.name = name
+            return existing
+        }
+        let id = allocateNodeID()
+        var record = NodeRecord(id: id, parent: parent.id, name: name, kind: kind, inode: inode, inUpper: true)
+        let redirect = readPrivate(\.redirect, at: name, in: parentDirectory)
+        if kind == .directory {
+            let opaque = entry.upperWhiteout != nil || isOpaqueDirectory(name, in: parentDirectory)
+            if opaque {
+                record.lowerStack = []
+            } else if let redirect {
+                record.redirect = redirect
+                record.lowerStack = try trimOpaque(resolveRedirect(redirect, parent: parent))
+            } else {
+                var stack: [LowerDirectory] = []
+                for mergeLayer in entry.mergeLayers {
+                    stack.append(try lowerDirectory(of: parent, layer: mergeLayer).appending(name))
+                }
+                record.lowerStack = try trimOpaque(stack)
+            }
+        } else {
+            if kind == .regular, readPrivate(\.metacopy, at: name, in: parentDirectory) != nil {
+                record.metacopy = true
+                record.redirect = redirect
+                guard let source = try metacopySource(name, redirect: redirect, entry: entry, parent: parent) else {
+                    // The kernel refuses a metacopy file whose data cannot be found: so do we.
+                    throw Errno.ioError
+                }
+                record.lowerObject = source
+                record.lowerStatus = try withLowerDirectory(source.directory) { (descriptor) throws(Errno) in
+                    try descriptor.status(at: source.name)
+                }
+            }
+            nodesByInode[inode] = id
+        }
+        nodes[id] = record
+        return id
+    }
+
+    /// Where a metadata-only upper file finds its data: the lower object its redirect names, else
+    /// the same name in the lower layers below.
+    private func metacopySource(
+        _ name: String, redirect: String?, entry: MergedEntry, parent: NodeRecord
+    ) throws(Errno) -> LowerObject? {
+        if let redirect, redirect.hasPrefix("/") {
+            let components = redirect.split(separator: "/").map(String.init)
+            guard let last = components.last else { return nil }
+            let directoryPath = components.dropLast().joined(separator: "/")
+            for layer in layers.lowers {
+                let directory = LowerDirectory(layer: layer.index, path: directoryPath)
+                if let status = try? withLowerDirectory(directory, { (d) throws(Errno) in try d.status(at: last) }),
+                    status.kind == .regular
+                {
+                    return LowerObject(directory: directory, name: last)
+                }
+            }
+            return nil
+        }
+        let sourceName = redirect ?? name
+        if redirect == nil, let layer = entry.lowerLayer, entry.lowerKind == .regular {
+            return LowerObject(directory: try lowerDirectory(of: parent, layer: layer), name: name)
+        }
+        for directory in parent.lowerStack {
+            if let status = try? withLowerDirectory(directory, { (d) throws(Errno) in try d.status(at: sourceName) }),
+                status.kind == .regular
+            {
+                return LowerObject(directory: directory, name: sourceName)
+            }
+        }
+        return nil
+    }
+
+    /// The lower directories a redirected upper directory merges with.
+    ///
+    /// An absolute redirect (`/a/b`) is looked up from the root of every lower layer; a relative one
+    /// names a sibling in the parent's lower directories (kernel `redirect_dir`).
+    func resolveRedirect(_ redirect: String, parent: NodeRecord) throws(Errno) -> [LowerDirectory] {
+        var candidates: [LowerDirectory] = []
+        if redirect.hasPrefix("/") {
+            let path = redirect.split(separator: "/").joined(separator: "/")
+            for layer in layers.lowers { candidates.append(LowerDirectory(layer: layer.index, path: path)) }
+        } else {
+            candidates = parent.lowerStack.map { $0.appending(redirect) }
+        }
+        var stack: [LowerDirectory] = []
+        for candidate in candidates {
+            let kind: FileKind?
+            do {
+                kind = try layers.lowers[candidate.layer].root.open(
+                    beneath: candidate.path, flags: openPathDirectory
+                ).closeAfterStatus()
+            } catch where error == .noSuchFileOrDirectory {
+                continue
+            } catch {
+                // A non-directory or a symlink in the way ends the merge, as a non-directory would.
+                break
+            }
+            guard kind == .directory else { break }
+            stack.append(candidate)
+        }
+        return stack
+    }
+
+    /// Cuts a stack of lower directories after the first opaque one.
+    func trimOpaque(_ stack: [LowerDirectory]) throws(Errno) -> [LowerDirectory] {
+        guard stack.count > 1 else { return stack }
+        var result: [LowerDirectory] = []
+        for directory in stack {
+            result.append(directory)
+            if directory != stack.last, try isOpaqueLowerDirectory(directory) { break }
+        }
+        return result
+    }
+
+    private func isOpaqueLowerDirectory(_ directory: LowerDirectory) throws(Errno) -> Bool {
+        try withLowerDirectory(directory) { (descriptor) throws(Errno) in
+            if LayerDirectory.attribute(\.opaque, of: descriptor) == "y" { return true }
+            if let value = try? descriptor.extendedAttribute("user.fuseoverlayfs.opaque"), value == Array("y".utf8) {
+                return true
+            }
+            return (try? descriptor.status(at: PrivateNames.opaqueMarker)) != nil
+        }
+    }
+
+    /// Whether the upper directory `name` inside `parent` is opaque.
+    func isOpaqueDirectory(_ name: String, in parent: FileDescriptor) -> Bool {
+        if LayerDirectory.attribute(\.opaque, of: parent, at: name) == "y" { return true }
+        if let value = try? parent.extendedAttribute("user.fuseoverlayfs.opaque", at: name), value == Array("y".utf8) {
+            return true
+        }
+        return (try? parent.status(at: name + "/" + PrivateNames.opaqueMarker)) != nil
+    }
+
+    /// A private attribute of `name` in `directory`, read in both namespaces.
+    func readPrivate(_ key: KeyPath<MetadataAttributes, String>, at name: String, in directory: FileDescriptor)
+        -> String?
+    {
+        LayerDirectory.attribute(key, of: directory, at: name)
+    }
+}
+
+extension FileDescriptor {
+    /// Reads the type of what this descriptor refers to, then closes it.
+    func closeAfterStatus() throws(Errno) -> FileKind? {
+        defer { try? close() }
+        return try status().kind
+    }
+}

@@ -1,0 +1,82 @@
+extension Engine {
+    /// Opens node `id` for I/O with `open(2)` flags and returns a descriptor of its topmost data.
+    ///
+    /// Write access or `O_TRUNC` copies the node up with its data first (as the kernel does at open);
+    /// a read-only open of a lower or metadata-only file reads the lower copy and keeps reading it even
+    /// if the file is copied up later (overlayfs documents the same). Throws `EISDIR` for a directory
+    /// opened for writing, `ELOOP` for a symlink (the union never follows a final symlink),
+    /// `EROFS` for a write without an upper layer. Serves FUSE `OPEN`.
+    mutating func open(_ id: NodeID, flags: Int32) throws(Errno) -> FileDescriptor {
+        let record = try record(id)
+        let access = flags & openAccessMask
+        let writes = access != openReadOnly || flags & openTruncate != 0
+        if record.kind == .symbolicLink { throw Errno.tooManySymbolicLinkLevels }
+        if record.kind == .directory && writes { throw Errno.isDirectory }
+        let passed = flags & ~(openCreate | openExclusive)
+        if writes {
+            try copyUp(id, withData: true)
+        }
+        let current = try self.record(id)
+        if current.inUpper && !current.metacopy {
+            if id == .root { return try upperLayer().root.open(beneath: ".", flags: passed) }
+            guard let parent = current.parent else { throw Errno.noSuchFileOrDirectory }
+            return try withUpperDirectory(parent) { (directory) throws(Errno) in
+                try directory.open(at: current.name, flags: passed)
+            }
+        }
+        if current.isDirectory {
+            guard let top = current.lowerStack.first else { return try layers.lowers[0].root.open(beneath: ".", flags: passed) }
+            return try layers.lowers[top.layer].root.open(beneath: top.path.isEmpty ? "." : top.path, flags: passed)
+        }
+        guard let source = current.lowerObject else { throw Errno.ioError }
+        return try withLowerDirectory(source.directory) { (directory) throws(Errno) in
+            try directory.open(at: source.name, flags: passed)
+        }
+    }
+
+    /// A snapshot of a merged directory for one open handle: `.` and `..` first, then upper entries,
+    /// then each lower layer's, no duplicates, markers and whited-out names left out. Each entry's
+    /// inode number is the one `lstat` reports. Position `i` resumes at entry `i`.
+    ///
+    /// Serves FUSE `OPENDIR` (the listing is taken once per handle, as the kernel does per `struct file`).
+    mutating func directorySnapshot(_ id: NodeID) throws(Errno) -> [DirectoryEntry] {
+        try loadDirectory(id)
+        let record = try record(id)
+        guard let directory = record.directory else { throw Errno.ioError }
+        let parentInode = record.parent.flatMap { nodes[$0]?.inode } ?? record.inode
+        var entries: [DirectoryEntry] = [
+            DirectoryEntry(name: ".", inode: record.inode, kind: .directory),
+            DirectoryEntry(name: "..", inode: parentInode, kind: .directory),
+        ]
+        entries.reserveCapacity(directory.entries.count + 2)
+        for (name, entry) in directory.visibleNames {
+            guard let kind = entry.kind else { continue }
+            let inode: UInt64
+            if let child = record.children[name], let childRecord = nodes[child] {
+                inode = childRecord.inode
+            } else if case .lower(let layer) = entry.layer {
+                inode = layers.unionInode(device: layers.lowerDevice(layer), inode: entry.inode)
+            } else {
+                // Upper entries may carry the inode number of their origin: resolve them once.
+                guard let child = try? lookup(name, in: id), let childRecord = nodes[child] else { continue }
+                inode = childRecord.inode
+            }
+            entries.append(DirectoryEntry(name: name, inode: inode, kind: kind))
+        }
+        return entries
+    }
+}
+
+/// One name of a merged directory listing.
+public struct DirectoryEntry: Hashable, Sendable {
+    public var name: String
+    /// Equals the `st_ino` that `lstat` reports for the entry.
+    public var inode: UInt64
+    public var kind: FileKind
+
+    public init(name: String, inode: UInt64, kind: FileKind) {
+        self.name = name
+        self.inode = inode
+        self.kind = kind
+    }
+}

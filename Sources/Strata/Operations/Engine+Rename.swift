@@ -1,0 +1,214 @@
+extension Engine {
+    /// Renames `name` in `oldParent` to `newName` in `newParent`, as `renameat2(2)` with
+    /// `RENAME_NOREPLACE` or `RENAME_EXCHANGE`.
+    ///
+    /// Directories that exist in lower layers are renamed, never refused with `EXDEV`: the directory
+    /// is copied up alone (not its children) and given an `overlay.redirect` naming its lower path, as
+    /// the kernel does with `redirect_dir=on`; the cost is one `mkdir` and a few xattrs, whatever the
+    /// size of the tree. A lower regular file comes up as metadata only with a redirect to its data
+    /// (kernel `metacopy=on`). The old name gets a whiteout when a lower layer holds it.
+    ///
+    /// Throws `ENOENT`, `EEXIST` (no-replace), `ENOTDIR`, `EISDIR`, `ENOTEMPTY`, `EINVAL` (a directory
+    /// into itself, bad flags, a marker name), `EBUSY` (`.`, `..`, the root), `EROFS`.
+    /// Serves FUSE `RENAME`/`RENAME2`.
+    mutating func rename(
+        _ name: String, in oldParent: NodeID, to newName: String, in newParent: NodeID, flags: RenameFlags
+    ) throws(Errno) {
+        let exchange = flags.contains(.exchange)
+        guard flags.subtracting([.exchange, .noReplace]).isEmpty, !(exchange && flags.contains(.noReplace)) else {
+            throw Errno.invalidArgument
+        }
+        if name == "." || name == ".." || newName == "." || newName == ".." { throw Errno.resourceBusy }
+        guard let source = try entry(name, in: oldParent), let sourceKind = source.kind else {
+            throw Errno.noSuchFileOrDirectory
+        }
+        try Self.validateNewName(newName)
+        let sourceNode = try lookup(name, in: oldParent)
+        let target = try entry(newName, in: newParent)
+        let targetVisible = target?.kind != nil
+        if exchange && !targetVisible { throw Errno.noSuchFileOrDirectory }
+        if flags.contains(.noReplace) && targetVisible { throw Errno.fileExists }
+        var targetNode: NodeID?
+        if targetVisible {
+            let node = try lookup(newName, in: newParent)
+            if node == sourceNode { return }
+            targetNode = node
+        }
+        if sourceKind == .directory && isAncestor(sourceNode, of: newParent) { throw Errno.invalidArgument }
+        if exchange, target?.kind == .directory, let targetNode, isAncestor(targetNode, of: oldParent) {
+            throw Errno.invalidArgument
+        }
+        if targetVisible && !exchange, let targetKind = target?.kind, let targetNode {
+            if sourceKind == .directory {
+                guard targetKind == .directory else { throw Errno.notDirectory }
+                try loadDirectory(targetNode)
+                guard nodes[targetNode]?.directory?.isEmpty ?? true else { throw Errno.directoryNotEmpty }
+            } else if targetKind == .directory {
+                throw Errno.isDirectory
+            }
+        }
+        let upper = try upperLayer()
+        try copyUp(oldParent)
+        try copyUp(newParent)
+        try prepareForMove(sourceNode, from: oldParent, name: name, to: newParent, newName: newName, target: target)
+        if exchange, let targetNode {
+            try prepareForMove(targetNode, from: newParent, name: newName, to: oldParent, newName: name, target: source)
+        }
+
+        let oldDirectory = try openUpperDirectory(oldParent)
+        defer { try? oldDirectory.close() }
+        let newDirectory = try openUpperDirectory(newParent)
+        defer { try? newDirectory.close() }
+
+        if exchange {
+            try oldDirectory.rename(name, to: newDirectory, as: newName, flags: .exchange)
+        } else {
+            if targetVisible, target?.kind == .directory, target?.layer == .upper {
+                try emptyUpperDirectory(newName, in: newDirectory, upper: upper)
+            }
+            let overWhiteout = !targetVisible && target?.upperWhiteout == .inPlace
+            let leaveWhiteout = source.lowerPresent && source.upperWhiteout != .ociFile
+            if overWhiteout {
+                // Swap with the whiteout: it lands on the old name, where it is either wanted or removed.
+                try oldDirectory.rename(name, to: newDirectory, as: newName, flags: .exchange)
+                if !leaveWhiteout { try oldDirectory.remove(at: name) }
+                if layers.format == .oci && leaveWhiteout {
+                    try writeWhiteout(name, in: oldDirectory)
+                    try oldDirectory.remove(at: name)
+                }
+            } else if leaveWhiteout {
+                switch layers.format {
+                case .overlay:
+                    let renameFlags: RenameFlags = targetVisible && target?.layer == .upper ? .whiteout : [.whiteout, .noReplace]
+                    try oldDirectory.rename(name, to: newDirectory, as: newName, flags: renameFlags)
+                case .oci:
+                    try writeWhiteout(name, in: oldDirectory)
+                    try oldDirectory.rename(name, to: newDirectory, as: newName)
+                }
+            } else {
+                try oldDirectory.rename(name, to: newDirectory, as: newName)
+            }
+            if target?.upperWhiteout == .ociFile {
+                try? newDirectory.remove(at: PrivateNames.whiteoutPrefix + newName)
+            }
+        }
+        updateAfterRename(
+            sourceNode, source: source, name: name, in: oldParent, targetNode: targetNode, target: target,
+            newName: newName, in: newParent, exchange: exchange)
+    }
+
+    /// Whether `ancestor` is `node` or one of its parents.
+    func isAncestor(_ ancestor: NodeID, of node: NodeID) -> Bool {
+        var current: NodeID? = node
+        while let id = current {
+            if id == ancestor { return true }
+            current = nodes[id]?.parent
+        }
+        return false
+    }
+
+    /// Copies up what is about to move and records how it keeps (or loses) its lower contents under
+    /// the new name: a redirect for a directory or metadata-only file with lower data, an opaque mark
+    /// for an upper-only directory landing on a name that lower layers hold.
+    private mutating func prepareForMove(
+        _ node: NodeID, from oldParent: NodeID, name: String, to newParent: NodeID, newName: String,
+        target: MergedEntry?
+    ) throws(Errno) {
+        let before = try record(node)
+        try copyUp(node)
+        let record = try self.record(node)
+        let upperDirectory = try openUpperDirectory(oldParent)
+        defer { try? upperDirectory.close() }
+        if record.isDirectory {
+            if !record.lowerStack.isEmpty {
+                let redirect: String
+                if oldParent == newParent {
+                    redirect = record.redirect ?? name
+                } else if let existing = record.redirect, existing.hasPrefix("/") {
+                    redirect = existing
+                } else {
+                    redirect = "/" + (record.lowerStack.first?.path ?? name)
+                }
+                if redirect != record.redirect {
+                    try upperDirectory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
+                    nodes[node]?.redirect = redirect
+                }
+            } else if target?.lowerPresent ?? false, !isOpaqueDirectory(name, in: upperDirectory) {
+                try markOpaque(name, in: upperDirectory)
+            }
+        } else if record.metacopy, record.redirect == nil, let source = record.lowerObject,
+            !(oldParent == newParent && name == newName), before.lowerObject != nil
+        {
+            let redirect = "/" + source.path
+            try upperDirectory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
+            nodes[node]?.redirect = redirect
+        }
+    }
+
+    /// Replaces a merged-empty upper directory that still holds markers with an empty opaque one, so
+    /// `rename(2)` can replace it: swapped in whole, so its lower children never show.
+    private mutating func emptyUpperDirectory(_ name: String, in directory: FileDescriptor, upper: UpperLayer)
+        throws(Errno)
+    {
+        let inner = try directory.open(beneath: name, flags: openReadOnlyDirectory)
+        let isEmpty = try inner.readDirectoryRecords().isEmpty
+        try? inner.close()
+        guard !isEmpty else { return }
+        let temporary = makeTemporaryName()
+        try upper.temporaries.createDirectory(at: temporary, permissions: 0o700)
+        try markOpaque(temporary, in: upper.temporaries)
+        try upper.temporaries.rename(temporary, to: directory, as: name, flags: .exchange)
+        let status = try upper.temporaries.status(at: temporary)
+        try RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
+    }
+
+    private mutating func updateAfterRename(
+        _ sourceNode: NodeID, source: MergedEntry, name: String, in oldParent: NodeID, targetNode: NodeID?,
+        target: MergedEntry?, newName: String, in newParent: NodeID, exchange: Bool
+    ) {
+        var moved = source
+        moved.layer = .upper
+        moved.lowerLayer = target?.lowerLayer
+        moved.lowerKind = target?.lowerKind
+        moved.upperWhiteout = nil
+        moved.mergeLayers = []
+        if let order = target?.order {
+            moved.order = order
+        } else if let next = nodes[newParent]?.directory?.nextUpperOrder {
+            moved.order = MergedDirectory.order(rank: 0, position: Int(next))
+            nodes[newParent]?.directory?.nextUpperOrder = next + 1
+        }
+        if let targetNode, !exchange {
+            if nodes[targetNode]?.parent == newParent && nodes[targetNode]?.name == newName {
+                nodes[targetNode]?.parent = nil
+                if nodes[targetNode]?.lookups == 0 { forgetUnreferenced(targetNode) }
+            }
+        }
+        if exchange, let target, let targetNode {
+            var swapped = target
+            swapped.layer = .upper
+            swapped.lowerLayer = source.lowerLayer
+            swapped.lowerKind = source.lowerKind
+            swapped.upperWhiteout = nil
+            swapped.mergeLayers = []
+            swapped.order = source.order
+            nodes[oldParent]?.directory?.entries[name] = swapped
+            nodes[oldParent]?.children[name] = targetNode
+            nodes[targetNode]?.parent = oldParent
+            nodes[targetNode]?.name = name
+        } else if source.lowerPresent {
+            nodes[oldParent]?.directory?.entries[name] = MergedEntry(
+                kind: nil, layer: .upper, inode: 0, lowerLayer: source.lowerLayer, lowerKind: source.lowerKind,
+                upperWhiteout: source.upperWhiteout ?? (layers.format == .overlay ? .inPlace : .ociFile), mergeLayers: [],
+                order: source.order)
+            nodes[oldParent]?.children[name] = nil
+        } else {
+            nodes[oldParent]?.directory?.entries[name] = nil
+            nodes[oldParent]?.children[name] = nil
+        }
+        nodes[newParent]?.directory?.entries[newName] = moved
+        nodes[newParent]?.children[newName] = sourceNode
+        nodes[sourceNode]?.parent = newParent
+        nodes[sourceNode]?.name = newName
+    }
+}

@@ -1,0 +1,114 @@
+/// The state of one union and every operation on it, run under the union's single lock.
+///
+/// Lock order: `UnionFileSystem.engine` (this state) is the only lock on the metadata path; open
+/// file handles read and write their descriptors without it. Copy-up runs under it, so concurrent
+/// copy-ups of one file do the work once, and no lookup can see a half-built object (objects are
+/// built in the work directory and renamed into place).
+struct Engine {
+    let layers: LayerStack
+    var nodes: [NodeID: NodeRecord] = [:]
+    /// Non-directories by union inode number, so every name of a hard-linked file is one node.
+    var nodesByInode: [UInt64: NodeID] = [:]
+    var nextNodeID: UInt64 = 2
+    var nextTemporary: UInt64 = 0
+    let attributes: MetadataAttributes
+    let isPrivileged: Bool
+
+    init(layers: LayerStack) throws(Errno) {
+        self.layers = layers
+        self.attributes = MetadataAttributes.forWriting(layers.format)
+        self.isPrivileged = effectiveUserID == 0
+        var root = NodeRecord(
+            id: .root, parent: nil, name: "", kind: .directory, inode: 0, inUpper: layers.upper != nil)
+        root.lowerStack = layers.lowers.map { LowerDirectory(layer: $0.index, path: "") }
+        if let upper = layers.upper {
+            let status = try upper.root.status()
+            root.inode = layers.unionInode(device: upper.device, inode: status.inode)
+        } else {
+            let status = try layers.lowers[0].root.status()
+            root.lowerStatus = status
+            root.inode = layers.unionInode(device: layers.lowers[0].device, inode: status.inode)
+        }
+        root.lookups = 1
+        nodes[.root] = root
+    }
+
+    // MARK: Records
+
+    func record(_ id: NodeID) throws(Errno) -> NodeRecord {
+        guard let record = nodes[id] else { throw Errno.staleNFSFileHandle }
+        return record
+    }
+
+    func upperLayer() throws(Errno) -> UpperLayer {
+        guard let upper = layers.upper else { throw Errno.readOnlyFileSystem }
+        return upper
+    }
+
+    /// The path of a node inside the upper layer (`""` for the root); `nil` if it has no name.
+    func upperPath(of id: NodeID) -> String? {
+        var components: [String] = []
+        var current = id
+        while current != .root {
+            guard let record = nodes[current], let parent = record.parent else { return nil }
+            components.append(record.name)
+            current = parent
+        }
+        return components.reversed().joined(separator: "/")
+    }
+
+    /// Opens the upper copy of directory `id` as an `O_PATH` descriptor; the caller closes it.
+    func openUpperDirectory(_ id: NodeID) throws(Errno) -> FileDescriptor {
+        let upper = try upperLayer()
+        guard let path = upperPath(of: id) else { throw Errno.noSuchFileOrDirectory }
+        return try upper.root.open(beneath: path.isEmpty ? "." : path, flags: openPathDirectory)
+    }
+
+    func withUpperDirectory<Result>(
+        _ id: NodeID, _ body: (FileDescriptor) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
+        let directory = try openUpperDirectory(id)
+        defer { try? directory.close() }
+        return try body(directory)
+    }
+
+    func openLowerDirectory(_ directory: LowerDirectory) throws(Errno) -> FileDescriptor {
+        try layers.lowers[directory.layer].root.open(
+            beneath: directory.path.isEmpty ? "." : directory.path, flags: openPathDirectory)
+    }
+
+    func withLowerDirectory<Result>(
+        _ directory: LowerDirectory, _ body: (FileDescriptor) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
+        let descriptor = try openLowerDirectory(directory)
+        defer { try? descriptor.close() }
+        return try body(descriptor)
+    }
+
+    /// The upper parent directory of a named node and the node's name in it.
+    func upperLocation(of id: NodeID) throws(Errno) -> (parent: NodeID, name: String) {
+        let record = try record(id)
+        guard let parent = record.parent else {
+            if id == .root { throw Errno.resourceBusy }
+            throw Errno.noSuchFileOrDirectory
+        }
+        return (parent, record.name)
+    }
+
+    mutating func makeTemporaryName() -> String {
+        nextTemporary += 1
+        return "#strata.\(nextTemporary)"
+    }
+
+    mutating func allocateNodeID() -> NodeID {
+        defer { nextNodeID += 1 }
+        return NodeID(rawValue: nextNodeID)
+    }
+
+    /// Checks a name a caller wants to create: a real component, not too long, not a marker name.
+    static func validateNewName(_ name: String) throws(Errno) {
+        guard LayerDirectory.isValidName(name) else { throw Errno.invalidArgument }
+        guard name.utf8.count <= 255 else { throw Errno.fileNameTooLong }
+        guard !PrivateNames.isReserved(name) else { throw Errno.invalidArgument }
+    }
+}

@@ -1,0 +1,38 @@
+/// Removes a tree under a directory descriptor without ever following a symlink.
+///
+/// Used for the work directory's leftovers and for upper directories that held only markers.
+/// Directories without write or search permission are made accessible first, so a copy-up that
+/// crashed halfway through a mode-0555 directory can still be cleaned.
+enum RecursiveRemoval {
+    static func removeIfPresent(_ name: String, in parent: FileDescriptor) throws(Errno) {
+        let status: FileStatus
+        do {
+            status = try parent.status(at: name)
+        } catch where error == .noSuchFileOrDirectory {
+            return
+        }
+        try remove(name, in: parent, status: status)
+    }
+
+    static func remove(_ name: String, in parent: FileDescriptor, status: FileStatus) throws(Errno) {
+        guard status.kind == .directory else {
+            try parent.remove(at: name)
+            return
+        }
+        if status.permissions & 0o700 != 0o700 {
+            try parent.setPermissions(at: name, 0o700)
+        }
+        try removeContents(of: name, in: parent)
+        try parent.remove(at: name, directory: true)
+    }
+
+    /// Empties the directory `name` inside `parent`, leaving the directory itself.
+    static func removeContents(of name: String, in parent: FileDescriptor) throws(Errno) {
+        let directory = try parent.open(beneath: name, flags: openReadOnlyDirectory)
+        defer { try? directory.close() }
+        for record in try directory.readDirectoryRecords() {
+            let status = try directory.status(at: record.name)
+            try remove(record.name, in: directory, status: status)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+/// The node API: what a FUSE low-level filesystem needs, one call per request.
+extension UnionFileSystem {
+    /// Looks `name` up in directory `parent` and counts one kernel reference to the result, released
+    /// by `forget(_:count:)`. Serves FUSE `LOOKUP`.
+    public func lookup(_ name: String, in parent: NodeID) throws(Errno) -> (node: NodeID, status: FileStatus) {
+        try withEngine { (engine) throws(Errno) in
+            let node = try engine.lookup(name, in: parent)
+            engine.nodes[node]?.lookups += 1
+            return (node, try engine.attributes(of: node))
+        }
+    }
+
+    /// Drops `count` kernel references; a node nobody refers to is released. Serves FUSE `FORGET`.
+    public func forget(_ node: NodeID, count: UInt64) {
+        _ = try? withEngine { (engine) throws(Errno) in
+            guard node != .root, let record = engine.nodes[node] else { return }
+            let remaining = record.lookups > count ? record.lookups - count : 0
+            engine.nodes[node]?.lookups = remaining
+            if remaining == 0 && record.parent == nil { engine.forgetUnreferenced(node) }
+        }
+    }
+
+    /// Serves FUSE `GETATTR`.
+    public func attributes(of node: NodeID) throws(Errno) -> FileStatus {
+        try withEngine { (engine) throws(Errno) in try engine.attributes(of: node) }
+    }
+
+    /// Serves FUSE `SETATTR`.
+    public func setAttributes(of node: NodeID, _ changes: AttributeChanges) throws(Errno) -> FileStatus {
+        try withEngine { (engine) throws(Errno) in try engine.setAttributes(of: node, changes) }
+    }
+
+    /// Serves FUSE `READLINK`.
+    public func readLink(_ node: NodeID) throws(Errno) -> String {
+        try withEngine { (engine) throws(Errno) in try engine.readLink(node) }
+    }
+
+    /// Opens a node with `open(2)` flags; the caller owns the descriptor. Serves FUSE `OPEN`.
+    public func openDescriptor(_ node: NodeID, flags: Int32) throws(Errno) -> FileDescriptor {
+        try withEngine { (engine) throws(Errno) in try engine.open(node, flags: flags) }
+    }
+
+    /// Creates and opens a regular file. Serves FUSE `CREATE`.
+    public func createFile(
+        _ name: String, in parent: NodeID, flags: Int32, permissions: UInt32, owner: Ownership? = nil
+    ) throws(Errno) -> (node: NodeID, status: FileStatus, descriptor: FileDescriptor) {
+        try withEngine { (engine) throws(Errno) in
+            let (node, descriptor) = try engine.create(
+                name, in: parent, .file(flags: flags, permissions: permissions), owner: owner)
+            guard let descriptor else { throw Errno.ioError }
+            engine.nodes[node]?.lookups += 1
+            return (node, try engine.attributes(of: node), descriptor)
+        }
+    }
+
+    /// Serves FUSE `MKDIR`.
+    public func makeDirectory(_ name: String, in parent: NodeID, permissions: UInt32, owner: Ownership? = nil)
+        throws(Errno) -> (node: NodeID, status: FileStatus)
+    {
+        try make(name, in: parent, .directory(permissions: permissions), owner: owner)
+    }
+
+    /// Serves FUSE `SYMLINK`.
+    public func makeSymbolicLink(_ name: String, in parent: NodeID, target: String, owner: Ownership? = nil)
+        throws(Errno) -> (node: NodeID, status: FileStatus)
+    {
+        try make(name, in: parent, .symbolicLink(target: target), owner: owner)
+    }
+
+    /// Creates a device, fifo, socket or empty regular file (`mode` includes the type bits).
+    /// Serves FUSE `MKNOD`.
+    public func makeNode(_ name: String, in parent: NodeID, mode: UInt32, device: UInt64, owner: Ownership? = nil)
+        throws(Errno) -> (node: NodeID, status: FileStatus)
+    {
+        try make(name, in: parent, .node(mode: mode, device: device), owner: owner)
+    }
+
+    private func make(_ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership?)
+        throws(Errno) -> (node: NodeID, status: FileStatus)
+    {
+        try withEngine { (engine) throws(Errno) in
+            let (node, _) = try engine.create(name, in: parent, object, owner: owner)
+            engine.nodes[node]?.lookups += 1
+            return (node, try engine.attributes(of: node))
+        }
+    }
+
+    /// Serves FUSE `LINK`.
+    public func link(_ node: NodeID, to parent: NodeID, as name: String) throws(Errno) -> FileStatus {
+        try withEngine { (engine) throws(Errno) in
+            let linked = try engine.link(node, to: parent, as: name)
+            engine.nodes[linked]?.lookups += 1
+            return try engine.attributes(of: linked)
+        }
+    }
+
+    /// Serves FUSE `UNLINK` (`directory: false`) and `RMDIR` (`directory: true`).
+    public func remove(_ name: String, in parent: NodeID, directory: Bool) throws(Errno) {
+        try withEngine { (engine) throws(Errno) in try engine.remove(name, in: parent, directory: directory) }
+    }
+
+    /// Serves FUSE `RENAME` and `RENAME2`.
+    public func rename(
+        _ name: String, in parent: NodeID, to newName: String, in newParent: NodeID, flags: RenameFlags = []
+    ) throws(Errno) {
+        try withEngine { (engine) throws(Errno) in
+            try engine.rename(name, in: parent, to: newName, in: newParent, flags: flags)
+        }
+    }
+
+    /// The listing of a directory as one open handle sees it; index `i` resumes at entry `i`.
+    /// Serves FUSE `OPENDIR` (then `READDIR`/`READDIRPLUS` read from the snapshot).
+    public func directorySnapshot(of node: NodeID) throws(Errno) -> [DirectoryEntry] {
+        try withEngine { (engine) throws(Errno) in try engine.directorySnapshot(node) }
+    }
+
+    /// Serves FUSE `GETXATTR`.
+    public func extendedAttribute(_ name: String, of node: NodeID) throws(Errno) -> [UInt8] {
+        try withEngine { (engine) throws(Errno) in try engine.extendedAttribute(name, of: node) }
+    }
+
+    /// Serves FUSE `LISTXATTR`.
+    public func extendedAttributeNames(of node: NodeID) throws(Errno) -> [String] {
+        try withEngine { (engine) throws(Errno) in try engine.extendedAttributeNames(of: node) }
+    }
+
+    /// Serves FUSE `SETXATTR`.
+    public func setExtendedAttribute(_ name: String, of node: NodeID, to value: [UInt8], flags: XAttrFlags = [])
+        throws(Errno)
+    {
+        try withEngine { (engine) throws(Errno) in
+            try engine.setExtendedAttribute(name, of: node, to: value, flags: flags)
+        }
+    }
+
+    /// Serves FUSE `REMOVEXATTR`.
+    public func removeExtendedAttribute(_ name: String, of node: NodeID) throws(Errno) {
+        try withEngine { (engine) throws(Errno) in try engine.setExtendedAttribute(name, of: node, to: nil, flags: []) }
+    }
+
+    /// Serves FUSE `STATFS`.
+    public func fileSystemStatus() throws(Errno) -> FileSystemStatus {
+        try withEngine { (engine) throws(Errno) in try engine.fileSystemStatus() }
+    }
+}

@@ -1,0 +1,2 @@
+// Placeholder: the test-support library is being written.
+enum StrataTestSupportPlaceholder {}
