@@ -41,7 +41,11 @@ extension Engine {
                         metacopy: metadataOnly)
                 }
             }
+            // A copy-up is not a change of the parent: its times stay as they were (the kernel does the same).
+            let parentStatus = try parentDirectory.status()
             try upper.temporaries.rename(temporary, to: parentDirectory, as: record.name, flags: .noReplace)
+            try? parentDirectory.setTimes(
+                access: parentStatus.accessTime, modification: parentStatus.modificationTime)
         } catch {
             if let status = try? upper.temporaries.status(at: temporary) {
                 try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)

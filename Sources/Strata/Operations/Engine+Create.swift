@@ -90,15 +90,16 @@ extension Engine {
             try? descriptor?.close()
             throw error
         }
-        guard var directory = nodes[parent]?.directory else { throw Errno.ioError }
-        let order = entry?.order ?? {
-            defer { directory.nextUpperOrder += 1 }
-            return MergedDirectory.order(rank: 0, position: Int(directory.nextUpperOrder))
-        }()
-        directory.entries[name] = MergedEntry(
+        guard let nextOrder = nodes[parent]?.directory?.nextUpperOrder else { throw Errno.ioError }
+        var order = MergedDirectory.order(rank: 0, position: Int(nextOrder))
+        if let previous = entry?.order {
+            order = previous
+        } else {
+            nodes[parent]?.directory?.nextUpperOrder = nextOrder + 1
+        }
+        nodes[parent]?.directory?.entries[name] = MergedEntry(
             kind: status.kind, layer: .upper, inode: status.inode, lowerLayer: entry?.lowerLayer,
             lowerKind: entry?.lowerKind, upperWhiteout: nil, mergeLayers: [], order: order)
-        nodes[parent]?.directory = directory
         nodes[parent]?.children[name] = nil
         do {
             let node = try lookup(name, in: parent)

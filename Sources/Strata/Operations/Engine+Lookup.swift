@@ -102,29 +102,37 @@ extension Engine {
         }
         guard name.utf8.count <= 255 else { throw Errno.fileNameTooLong }
         try loadDirectory(parent)
-        let parentRecord = try record(parent)
-        if let existing = parentRecord.children[name], nodes[existing] != nil { return existing }
-        guard let entry = parentRecord.directory?.entries[name], let kind = entry.kind else {
+        // Read only what is needed: a live copy of the parent's record would make the insertion below
+        // copy its whole child table (copy-on-write), turning a lookup into O(directory size).
+        if let existing = nodes[parent]?.children[name], nodes[existing] != nil { return existing }
+        guard let entry = nodes[parent]?.directory?.entries[name], let kind = entry.kind else {
             throw Errno.noSuchFileOrDirectory
         }
+        let site = ParentSite(id: parent, lowerStack: nodes[parent]?.lowerStack ?? [])
         let id: NodeID
         switch entry.layer {
         case .lower(let layer):
-            id = try makeLowerNode(name, kind: kind, layer: layer, entry: entry, parent: parentRecord)
+            id = try makeLowerNode(name, kind: kind, layer: layer, entry: entry, parent: site)
         case .upper:
-            id = try makeUpperNode(name, kind: kind, entry: entry, parent: parentRecord)
+            id = try makeUpperNode(name, kind: kind, entry: entry, parent: site)
         }
         nodes[parent]?.children[name] = id
         return id
     }
 
-    private func lowerDirectory(of parent: NodeRecord, layer: Int) throws(Errno) -> LowerDirectory {
+    /// The parent directory of a node being created: its id and its lower stack.
+    struct ParentSite {
+        var id: NodeID
+        var lowerStack: [LowerDirectory]
+    }
+
+    private func lowerDirectory(of parent: ParentSite, layer: Int) throws(Errno) -> LowerDirectory {
         guard let directory = parent.lowerStack.first(where: { $0.layer == layer }) else { throw Errno.ioError }
         return directory
     }
 
     private mutating func makeLowerNode(
-        _ name: String, kind: FileKind, layer: Int, entry: MergedEntry, parent: NodeRecord
+        _ name: String, kind: FileKind, layer: Int, entry: MergedEntry, parent: ParentSite
     ) throws(Errno) -> NodeID {
         let directory = try lowerDirectory(of: parent, layer: layer)
         let status = try withLowerDirectory(directory) { (descriptor) throws(Errno) in try descriptor.status(at: name) }
@@ -152,7 +160,7 @@ extension Engine {
     }
 
     private mutating func makeUpperNode(
-        _ name: String, kind: FileKind, entry: MergedEntry, parent: NodeRecord
+        _ name: String, kind: FileKind, entry: MergedEntry, parent: ParentSite
     ) throws(Errno) -> NodeID {
         let upper = try upperLayer()
         let parentDirectory = try openUpperDirectory(parent.id)
@@ -206,7 +214,7 @@ extension Engine {
     /// Where a metadata-only upper file finds its data: the lower object its redirect names, else
     /// the same name in the lower layers below.
     private func metacopySource(
-        _ name: String, redirect: String?, entry: MergedEntry, parent: NodeRecord
+        _ name: String, redirect: String?, entry: MergedEntry, parent: ParentSite
     ) throws(Errno) -> LowerObject? {
         if let redirect, redirect.hasPrefix("/") {
             let components = redirect.split(separator: "/").map(String.init)
@@ -240,7 +248,7 @@ extension Engine {
     ///
     /// An absolute redirect (`/a/b`) is looked up from the root of every lower layer; a relative one
     /// names a sibling in the parent's lower directories (kernel `redirect_dir`).
-    func resolveRedirect(_ redirect: String, parent: NodeRecord) throws(Errno) -> [LowerDirectory] {
+    func resolveRedirect(_ redirect: String, parent: ParentSite) throws(Errno) -> [LowerDirectory] {
         var candidates: [LowerDirectory] = []
         if redirect.hasPrefix("/") {
             let path = redirect.split(separator: "/").joined(separator: "/")

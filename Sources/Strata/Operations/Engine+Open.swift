@@ -41,6 +41,12 @@ extension Engine {
     /// Serves FUSE `OPENDIR` (the listing is taken once per handle, as the kernel does per `struct file`).
     mutating func directorySnapshot(_ id: NodeID) throws(Errno) -> [DirectoryEntry] {
         try loadDirectory(id)
+        // Upper entries may carry the inode number of their origin: resolve those to nodes first, so
+        // that no copy of this directory's tables is alive while lookups add children to it.
+        let unresolved = (nodes[id]?.directory?.entries ?? [:]).compactMap { (name, entry) -> String? in
+            entry.kind != nil && entry.layer == .upper && nodes[id]?.children[name] == nil ? name : nil
+        }
+        for name in unresolved { _ = try? lookup(name, in: id) }
         let record = try record(id)
         guard let directory = record.directory else { throw Errno.ioError }
         let parentInode = record.parent.flatMap { nodes[$0]?.inode } ?? record.inode
@@ -57,9 +63,7 @@ extension Engine {
             } else if case .lower(let layer) = entry.layer {
                 inode = layers.unionInode(device: layers.lowerDevice(layer), inode: entry.inode)
             } else {
-                // Upper entries may carry the inode number of their origin: resolve them once.
-                guard let child = try? lookup(name, in: id), let childRecord = nodes[child] else { continue }
-                inode = childRecord.inode
+                continue
             }
             entries.append(DirectoryEntry(name: name, inode: inode, kind: kind))
         }

@@ -1,2 +1,0 @@
-// Placeholder: the test-support library is being written.
-enum StrataTestSupportPlaceholder {}

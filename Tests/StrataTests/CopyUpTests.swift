@@ -1,0 +1,130 @@
+import Glibc
+import Strata
+import StrataTestSupport
+import Testing
+
+@Suite("copy-up")
+struct CopyUpTests {
+    static let fixture = LayerFixture(lowers: [
+        Layer([
+                .directory("etc", mode: 0o750, uid: 3, gid: 4, xattrs: ["user.dir": "d"]),
+                .file("etc/conf", "setting=1\n", mode: 0o640, uid: 1000, gid: 100, xattrs: ["user.tag": "blue", "trusted.keep": "t"]),
+                .file("etc/ro", "read-only", mode: 0o444),
+                .symlink("etc/link", to: "conf"),
+                .fifo("etc/pipe", mode: 0o600),
+            ])
+    ])
+
+    @Test("writing copies data, owner, mode, times and xattrs; parents come up with their own metadata")
+    func fullCopyUp() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        let before = try stack.union.status("etc/conf")
+        let file = try stack.union.open("etc/conf", .readWrite)
+        try file.write(Array("X".utf8), at: 0)
+        file.close()
+        #expect(try stack.read("etc/conf") == "Xetting=1\n")
+        let upper = try #require(stack.upperStatus("etc/conf"))
+        #expect(upper.permissions == 0o640 && upper.user == 1000 && upper.group == 100)
+        #expect(stack.upperAttribute("user.tag", of: "etc/conf") == "blue")
+        #expect(stack.upperAttribute("trusted.keep", of: "etc/conf") == "t")
+        #expect(stack.upperAttribute("trusted.overlay.metacopy", of: "etc/conf") == nil)
+        let parent = try #require(stack.upperStatus("etc"))
+        #expect(parent.permissions == 0o750 && parent.user == 3 && parent.group == 4)
+        #expect(stack.upperAttribute("user.dir", of: "etc") == "d")
+        #expect(parent.modificationTime.seconds < 1_100_000_000, "the parent keeps its lower mtime")
+        #expect(try stack.union.status("etc/conf").inode == before.inode)
+        let lower = try openDirectory(stack.layers.lowers[0])
+        defer { try? lower.close() }
+        #expect(try lower.status(at: "etc/conf").size == 10, "the lower layer is never written")
+    }
+
+    @Test("chmod, chown, utimens and setxattr copy metadata only; the first write brings the data")
+    func metadataOnlyCopyUp() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        try stack.union.setPermissions("etc/conf", 0o600)
+        try stack.union.setOwner("etc/ro", user: 5, group: nil)
+        try stack.union.setTimes("etc/pipe", access: .omit, modification: TimeSpec(seconds: 1_234_567_890))
+        try stack.union.setExtendedAttribute("user.more", of: "etc/conf", to: Array("m".utf8))
+        let upper = try #require(stack.upperStatus("etc/conf"))
+        #expect(upper.size == 10, "a metacopy upper has the size of its data")
+        let raw = try openDirectory(stack.layers.upper + "/etc")
+        let upperFile = try raw.open(at: "conf", flags: O_RDONLY)
+        #expect(try upperFile.read(count: 64, at: 0) == [UInt8](repeating: 0, count: 10), "and holds no data")
+        try? upperFile.close()
+        try? raw.close()
+        #expect(stack.upperAttribute("trusted.overlay.metacopy", of: "etc/conf") != nil)
+        #expect(try stack.read("etc/conf") == "setting=1\n", "data still comes from the lower layer")
+        #expect(try stack.union.status("etc/conf").permissions == 0o600)
+        #expect(try stack.union.status("etc/ro").user == 5)
+        #expect(try stack.union.status("etc/pipe").modificationTime.seconds == 1_234_567_890)
+        try stack.write("etc/conf", "!", options: [])
+        #expect(try stack.read("etc/conf") == "!etting=1\n")
+        #expect(stack.upperAttribute("trusted.overlay.metacopy", of: "etc/conf") == nil)
+        #expect(try stack.union.status("etc/conf").permissions == 0o600)
+    }
+
+    @Test("copy-up of symlinks, fifos and read-only files keeps their kind and mode")
+    func specialObjects() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        try stack.union.setOwner("etc/link", user: 9, group: 9)
+        #expect(try stack.union.readLink("etc/link") == "conf")
+        #expect(stack.upperStatus("etc/link")?.kind == .symbolicLink)
+        try stack.union.setOwner("etc/pipe", user: 9, group: 9)
+        #expect(stack.upperStatus("etc/pipe")?.kind == .fifo)
+        #expect(stack.upperStatus("etc/pipe")?.permissions == 0o600)
+        try stack.write("etc/ro", "changed", options: [.truncate])
+        #expect(stack.upperStatus("etc/ro")?.permissions == 0o444)
+        #expect(try stack.read("etc/ro") == "changed")
+    }
+
+    @Test("sparse files keep their holes")
+    func sparseCopyUp() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-sparse")
+        defer { try? directory.remove() }
+        let layers = try LayerFixture(lowers: [Layer([.file("sparse", "")])]).build(in: directory.path)
+        let size: Int64 = 64 << 20
+        let path = "\(layers.lowers[0])/sparse"
+        let descriptor = open(path, O_WRONLY)
+        _ = pwrite(descriptor, "head", 4, 0)
+        _ = pwrite(descriptor, "tail", 4, off_t(size - 4))
+        close(descriptor)
+        let union = try UnionFileSystem(UnionConfiguration(
+            lowers: [FilePath(layers.lowers[0])], upper: FilePath(layers.upper), work: FilePath(layers.work)))
+        defer { union.close() }
+        let file = try union.open("sparse", .writeOnly)
+        try file.write(Array("H".utf8), at: 0)
+        file.close()
+        let status = try union.status("sparse")
+        #expect(status.size == size)
+        #expect(status.blocks * 512 < 1 << 20, "64 MiB with two written blocks stays sparse")
+        let reader = try union.open("sparse", .readOnly)
+        defer { reader.close() }
+        #expect(try reader.read(count: 4, at: 0) == Array("Head".utf8))
+        #expect(try reader.read(count: 4, at: size - 4) == Array("tail".utf8))
+        #expect(try reader.read(count: 4, at: size / 2) == [0, 0, 0, 0])
+    }
+
+    @Test("concurrent copy-ups of one file do the work once and lose nothing")
+    func concurrentCopyUp() async throws {
+        let stack = try Stack(LayerFixture(lowers: [Layer([.file("shared", String(repeating: ".", count: 64))])]))
+        defer { stack.close() }
+        let union = stack.union
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    guard let file = try? union.open("shared", .writeOnly) else { return }
+                    _ = try? file.write([UInt8(65 + index)], at: Int64(index))
+                    file.close()
+                }
+            }
+        }
+        let content = Array(try stack.read("shared").utf8)
+        #expect(content.prefix(16) == ArraySlice((0..<16).map { UInt8(65 + $0) }))
+        let work = try openDirectory(stack.layers.work + "/work", pathOnly: false)
+        defer { try? work.close() }
+        #expect(try work.readDirectoryRecords().isEmpty, "no temporaries left behind")
+    }
+}

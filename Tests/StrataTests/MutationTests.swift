@@ -1,0 +1,141 @@
+import Strata
+import StrataTestSupport
+import Testing
+
+@Suite("mutations and whiteouts")
+struct MutationTests {
+    static let fixture = LayerFixture(lowers: [
+        Layer([.file("d/top", "t"), .file("f", "file")]),
+        Layer([.file("d/bottom", "b"), .file("d/sub/deep", "x"), .file("lonely", "l")]),
+    ])
+
+    @Test("unlink and rmdir of lower names leave whiteouts in the chosen format", arguments: WhiteoutFormat.allCases)
+    func whiteoutsOnRemoval(format: WhiteoutFormat) throws {
+        let stack = try Stack(Self.fixture, format: format)
+        defer { stack.close() }
+        try stack.union.removeFile("f")
+        try stack.union.removeFile("d/sub/deep")
+        try stack.union.removeDirectory("d/sub")
+        #expect(try stack.names("") == ["d", "lonely"])
+        #expect(try stack.names("d") == ["bottom", "top"])
+        switch format {
+        case .overlay:
+            #expect(stack.upperStatus("f")?.kind == .characterDevice)
+            #expect(stack.upperStatus("f")?.specialDevice == 0)
+            #expect(stack.upperStatus("d/sub")?.kind == .characterDevice)
+        case .oci:
+            #expect(stack.upperStatus(".wh.f")?.kind == .regular)
+            #expect(stack.upperStatus("d/.wh.sub")?.kind == .regular)
+            #expect(stack.upperStatus("d/sub") == nil)
+        }
+        // The stack reopened from disk shows the same tree.
+        stack.union.close()
+        let reopened = try UnionFileSystem(UnionConfiguration(
+            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
+            work: FilePath(stack.layers.work), whiteoutFormat: format))
+        defer { reopened.close() }
+        #expect(try reopened.contentsOfDirectory("").map(\.name).sorted() == ["d", "lonely"])
+        #expect(try reopened.contentsOfDirectory("d").map(\.name).sorted() == ["bottom", "top"])
+    }
+
+    @Test("rmdir checks the merged emptiness")
+    func rmdirMergedEmptiness() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        #expect(failure { try stack.union.removeDirectory("d/sub") } == .directoryNotEmpty)
+        #expect(failure { try stack.union.removeDirectory("f") } == .notDirectory)
+        #expect(failure { try stack.union.removeFile("d") } == .isDirectory)
+        #expect(failure { try stack.union.removeDirectory("") } == .resourceBusy)
+    }
+
+    @Test("mkdir over a whiteout makes an opaque directory: old lower children never reappear",
+        arguments: WhiteoutFormat.allCases)
+    func mkdirOverWhiteout(format: WhiteoutFormat) throws {
+        let stack = try Stack(Self.fixture, format: format)
+        defer { stack.close() }
+        try stack.union.removeFile("d/sub/deep")
+        try stack.union.removeDirectory("d/sub")
+        try stack.union.makeDirectory("d/sub", permissions: 0o700)
+        #expect(try stack.names("d/sub") == [])
+        #expect(try stack.union.status("d/sub").permissions == 0o700)
+        #expect(failure { _ = try stack.union.status("d/sub/deep") } == .noSuchFileOrDirectory)
+        try stack.write("d/sub/fresh", "f")
+        stack.union.close()
+        let reopened = try UnionFileSystem(UnionConfiguration(
+            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
+            work: FilePath(stack.layers.work), whiteoutFormat: format))
+        defer { reopened.close() }
+        #expect(try reopened.contentsOfDirectory("d/sub").map(\.name) == ["fresh"])
+    }
+
+    @Test("renaming a directory that exists in lower layers works (redirect), in both formats",
+        arguments: WhiteoutFormat.allCases)
+    func renameLowerDirectory(format: WhiteoutFormat) throws {
+        let stack = try Stack(Self.fixture, format: format)
+        defer { stack.close() }
+        try stack.union.rename("d", to: "moved")
+        #expect(try stack.names("") == ["f", "lonely", "moved"])
+        #expect(try stack.names("moved") == ["bottom", "sub", "top"])
+        #expect(try stack.read("moved/sub/deep") == "x")
+        try stack.union.makeDirectory("other", permissions: 0o755)
+        try stack.union.rename("moved/sub", to: "other/sub2")
+        #expect(try stack.read("other/sub2/deep") == "x")
+        #expect(try stack.names("moved") == ["bottom", "top"])
+        let namespace = format == .overlay ? "trusted." : "user."
+        #expect(stack.upperAttribute(namespace + "overlay.redirect", of: "moved") == "d")
+        #expect(stack.upperAttribute(namespace + "overlay.redirect", of: "other/sub2") == "/d/sub")
+        stack.union.close()
+        let reopened = try UnionFileSystem(UnionConfiguration(
+            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
+            work: FilePath(stack.layers.work), whiteoutFormat: format))
+        defer { reopened.close() }
+        #expect(try reopened.contentsOfDirectory("moved").map(\.name).sorted() == ["bottom", "top"])
+        #expect(try reopened.contentsOfDirectory("other/sub2").map(\.name) == ["deep"])
+        #expect(failure { _ = try reopened.status("d") } == .noSuchFileOrDirectory)
+    }
+
+    @Test("RENAME_NOREPLACE refuses an existing target; RENAME_EXCHANGE swaps")
+    func renameFlags() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        #expect(failure { try stack.union.rename("f", to: "lonely", flags: .noReplace) } == .fileExists)
+        try stack.union.rename("f", to: "lonely", flags: .exchange)
+        #expect(try stack.read("f") == "l")
+        #expect(try stack.read("lonely") == "file")
+        #expect(failure { try stack.union.rename("f", to: "absent", flags: .exchange) } == .noSuchFileOrDirectory)
+        #expect(failure { try stack.union.rename("d", to: "d/sub/inside") } == .invalidArgument)
+        try stack.union.rename("f", to: "lonely")
+        #expect(try stack.names("") == ["d", "lonely"])
+        #expect(try stack.read("lonely") == "l")
+    }
+
+    @Test("hard links share data and count links")
+    func hardLinks() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        try stack.union.makeHardLink("d/alias", to: "f")
+        #expect(try stack.union.status("f").linkCount == 2)
+        #expect(try stack.union.status("d/alias").inode == (try stack.union.status("f")).inode)
+        try stack.write("d/alias", "through the alias")
+        #expect(try stack.read("f") == "through the alias")
+        try stack.union.removeFile("f")
+        #expect(try stack.union.status("d/alias").linkCount == 1)
+        #expect(failure { try stack.union.makeHardLink("x", to: "d") } == .notPermitted)
+    }
+
+    @Test("create honours O_EXCL, O_TRUNC and O_APPEND; symlinks and fifos are created in the upper")
+    func createFlags() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        #expect(failure { _ = try stack.union.open("f", .writeOnly, options: [.create, .exclusiveCreate]) } == .fileExists)
+        try stack.write("f", "+more", options: [.append])
+        #expect(try stack.read("f") == "file+more")
+        try stack.write("f", "new", options: [.truncate])
+        #expect(try stack.read("f") == "new")
+        try stack.union.makeSymbolicLink("s", target: "f")
+        try stack.union.makeNode("p", mode: 0o010644)
+        #expect(try stack.union.status("p").kind == .fifo)
+        #expect(try stack.union.readLink("s") == "f")
+        #expect(failure { _ = try stack.union.open("s", .readOnly) } == .tooManySymbolicLinkLevels)
+    }
+}
