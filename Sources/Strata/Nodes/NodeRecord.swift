@@ -28,8 +28,12 @@ struct NodeRecord {
     var children: [String: NodeID] = [:]
     /// Outstanding kernel lookups (FUSE `forget` decrements).
     var lookups: UInt64 = 0
-    /// Upper directories: the lower stack was cut by an opaque marker or a redirect was read.
+    /// The redirect this upper object carries (directories, and metadata-only files renamed away
+    /// from their data).
     var redirect: String?
+    /// Lower hard-link groups that have come up: the name of their entry in the work directory's
+    /// index, which holds the upper inode all their names share and the group's link count.
+    var indexKey: String?
 
     var isDirectory: Bool { kind == .directory }
 

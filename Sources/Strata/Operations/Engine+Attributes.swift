@@ -43,10 +43,14 @@ extension Engine {
     }
 
     func upperStatus(of record: NodeRecord) throws(Errno) -> FileStatus {
-        let upper = try upperLayer()
-        if record.id == .root { return try upper.root.status() }
-        guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
-        return try withUpperDirectory(parent) { (directory) throws(Errno) in try directory.status(at: record.name) }
+        try withUpperObject(record.id) { (directory, name) throws(Errno) in
+            var status = try directory.status(at: name)
+            // An indexed hard-link group counts its names itself: lower names not yet up count too.
+            if record.indexKey != nil, let count = readPrivate(\.linkCount, at: name, in: directory).flatMap(UInt64.init) {
+                status.linkCount = count
+            }
+            return status
+        }
     }
 
     /// Changes mode, owner, size or times, copying the node up first: data and all for a size change,
@@ -64,8 +68,6 @@ extension Engine {
             guard size >= 0 else { throw Errno.invalidArgument }
         }
         try copyUp(id, withData: changes.size != nil)
-        let updated = try self.record(id)
-        let upper = try upperLayer()
         let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, name) throws(Errno) in
             if changes.user != nil || changes.group != nil {
                 try directory.setOwner(at: name, user: changes.user, group: changes.group)
@@ -81,12 +83,7 @@ extension Engine {
                     at: name, access: changes.accessTime ?? .omit, modification: changes.modificationTime ?? .omit)
             }
         }
-        if id == .root {
-            try apply(upper.root, "")
-        } else {
-            guard let parent = updated.parent else { throw Errno.noSuchFileOrDirectory }
-            try withUpperDirectory(parent) { (directory) throws(Errno) in try apply(directory, updated.name) }
-        }
+        try withUpperObject(id, apply)
         return try attributes(of: id)
     }
 
@@ -103,10 +100,7 @@ extension Engine {
         let record = try record(id)
         guard record.kind == .symbolicLink else { throw Errno.invalidArgument }
         if record.inUpper {
-            guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
-            return try withUpperDirectory(parent) { (directory) throws(Errno) in
-                try directory.readSymbolicLink(at: record.name)
-            }
+            return try withUpperObject(id) { (directory, name) throws(Errno) in try directory.readSymbolicLink(at: name) }
         }
         guard let source = record.lowerObject else { throw Errno.ioError }
         return try withLowerDirectory(source.directory) { (directory) throws(Errno) in

@@ -14,14 +14,45 @@ extension Engine {
         let record = try record(id)
         if record.inUpper {
             if withData && record.metacopy { try completeMetacopy(record) }
+            if record.indexKey != nil { try linkIndexedName(id) }
             return
         }
         let upper = try upperLayer()
         guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
         try copyUp(parent)
-        let temporary = makeTemporaryName()
+        let group = isLowerHardLinkGroup(record)
+        let temporary = try buildCopy(of: record, withData: withData, linkCount: group ? record.lowerStatus?.linkCount : nil)
         let parentDirectory = try openUpperDirectory(parent)
         defer { try? parentDirectory.close() }
+        do throws(Errno) {
+            if group {
+                // The index entry is the group's upper inode: later copy-ups of its other names link it.
+                try upper.temporaries.createHardLink(from: temporary, to: upper.index, as: indexKey(of: record))
+            }
+            // A copy-up is not a change of the parent: its times stay as they were (the kernel does the same).
+            let parentStatus = try parentDirectory.status()
+            try upper.temporaries.rename(temporary, to: parentDirectory, as: record.name, flags: .noReplace)
+            try? parentDirectory.setTimes(
+                access: parentStatus.accessTime, modification: parentStatus.modificationTime)
+        } catch {
+            removeTemporary(temporary)
+            if group { try? upper.index.remove(at: indexKey(of: record)) }
+            throw error
+        }
+        nodes[id]?.inUpper = true
+        nodes[id]?.metacopy = !withData && record.kind == .regular
+        if group {
+            let key = indexKey(of: record)
+            nodes[id]?.indexKey = key
+        }
+        if !record.isDirectory { nodesByInode[record.inode] = id }
+        nodes[parent]?.directory?.entries[record.name]?.layer = .upper
+    }
+
+    /// Builds the upper copy of a lower object in the work directory and returns its temporary name.
+    private mutating func buildCopy(of record: NodeRecord, withData: Bool, linkCount: UInt64?) throws(Errno) -> String {
+        let upper = try upperLayer()
+        let temporary = makeTemporaryName()
         let metadataOnly = !withData && record.kind == .regular
         do throws(Errno) {
             if record.isDirectory {
@@ -36,26 +67,80 @@ extension Engine {
                     try createCopy(
                         of: source.name, in: directory, status: status, kind: record.kind, metadataOnly: metadataOnly,
                         at: temporary, in: upper.temporaries)
+                    if let linkCount {
+                        try upper.temporaries.setExtendedAttribute(
+                            attributes.linkCount, to: Array(String(linkCount).utf8), at: temporary)
+                    }
                     try copyMetadata(
                         from: directory, source.name, to: upper.temporaries, temporary, status: status, record: record,
                         metacopy: metadataOnly)
                 }
             }
-            // A copy-up is not a change of the parent: its times stay as they were (the kernel does the same).
-            let parentStatus = try parentDirectory.status()
-            try upper.temporaries.rename(temporary, to: parentDirectory, as: record.name, flags: .noReplace)
-            try? parentDirectory.setTimes(
-                access: parentStatus.accessTime, modification: parentStatus.modificationTime)
         } catch {
-            if let status = try? upper.temporaries.status(at: temporary) {
-                try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
-            }
+            removeTemporary(temporary)
             throw error
         }
+        return temporary
+    }
+
+    private func removeTemporary(_ temporary: String) {
+        guard let upper = layers.upper, let status = try? upper.temporaries.status(at: temporary) else { return }
+        try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
+    }
+
+    // MARK: Hard-link groups
+
+    /// A non-directory that a lower layer holds under several names: its names must stay one inode
+    /// when they come up (the kernel needs `index=on` for this; Strata always does it).
+    func isLowerHardLinkGroup(_ record: NodeRecord) -> Bool {
+        !record.isDirectory && !record.inUpper && (record.lowerStatus?.linkCount ?? 1) > 1
+    }
+
+    func indexKey(of record: NodeRecord) -> String { String(record.inode) }
+
+    /// Brings a lower hard-link group into the index without giving the current name an upper link,
+    /// so its link count can be kept before one of its names is removed or renamed over (as the
+    /// kernel's `ovl_nlink_start`). Metadata only: no data moves.
+    mutating func ensureIndexed(_ id: NodeID) throws(Errno) {
+        let record = try record(id)
+        guard isLowerHardLinkGroup(record) else { return }
+        let upper = try upperLayer()
+        let key = indexKey(of: record)
+        let temporary = try buildCopy(of: record, withData: false, linkCount: record.lowerStatus?.linkCount)
+        do throws(Errno) {
+            try upper.temporaries.createHardLink(from: temporary, to: upper.index, as: key)
+        } catch {
+            removeTemporary(temporary)
+            throw error
+        }
+        removeTemporary(temporary)
         nodes[id]?.inUpper = true
-        nodes[id]?.metacopy = metadataOnly
-        if !record.isDirectory { nodesByInode[record.inode] = id }
+        nodes[id]?.metacopy = record.kind == .regular
+        nodes[id]?.indexKey = key
+        nodesByInode[record.inode] = id
+    }
+
+
+    /// Gives the current name of an indexed node its upper link to the group's inode.
+    private mutating func linkIndexedName(_ id: NodeID) throws(Errno) {
+        let record = try record(id)
+        guard let key = record.indexKey, let parent = record.parent,
+            let entry = nodes[parent]?.directory?.entries[record.name], entry.layer != .upper
+        else { return }
+        try copyUp(parent)
+        let upper = try upperLayer()
+        try withUpperDirectory(parent) { (directory) throws(Errno) in
+            try upper.index.createHardLink(from: key, to: directory, as: record.name)
+        }
         nodes[parent]?.directory?.entries[record.name]?.layer = .upper
+    }
+
+    /// Adds `delta` to the link count an indexed group keeps on its index entry.
+    mutating func adjustLinkCount(_ id: NodeID, by delta: Int64) {
+        guard let key = nodes[id]?.indexKey, let upper = layers.upper else { return }
+        let current = readPrivate(\.linkCount, at: key, in: upper.index).flatMap(Int64.init) ?? 1
+        let updated = max(current + delta, 0)
+        try? upper.index.setExtendedAttribute(attributes.linkCount, to: Array(String(updated).utf8), at: key)
     }
 
     /// Creates the object of a copy-up in the work directory: the file with its data (or only its
@@ -173,11 +258,11 @@ extension Engine {
     /// Fills a metadata-only upper file with its lower data, in place so its hard links stay linked;
     /// the metacopy mark goes only after the data is synced, so a crash leaves the lower data in view.
     private mutating func completeMetacopy(_ record: NodeRecord) throws(Errno) {
-        guard let parent = record.parent, let source = record.lowerObject, let status = record.lowerStatus else {
+        guard let source = record.lowerObject, let status = record.lowerStatus else {
             throw Errno.noSuchFileOrDirectory
         }
-        try withUpperDirectory(parent) { (directory) throws(Errno) in
-            let target = try directory.open(at: record.name, flags: openWriteOnly)
+        try withUpperObject(record.id) { (directory, name) throws(Errno) in
+            let target = try directory.open(at: name, flags: openWriteOnly)
             defer { try? target.close() }
             let size = try target.status().size
             try withLowerDirectory(source.directory) { (lowerDirectory) throws(Errno) in
@@ -188,8 +273,8 @@ extension Engine {
             try target.truncate(to: size)
             if layers.durability == .synchronous { try target.synchronize() }
             for namespace in MetadataAttributes.all {
-                try? directory.removeExtendedAttribute(namespace.metacopy, at: record.name)
-                try? directory.removeExtendedAttribute(namespace.redirect, at: record.name)
+                try? directory.removeExtendedAttribute(namespace.metacopy, at: name)
+                try? directory.removeExtendedAttribute(namespace.redirect, at: name)
             }
         }
         nodes[record.id]?.metacopy = false

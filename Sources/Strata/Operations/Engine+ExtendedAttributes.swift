@@ -2,10 +2,7 @@ extension Engine {
     /// The directory holding the topmost copy of a node and its name there, for attribute reads.
     private func topmostLocation(_ record: NodeRecord) throws(Errno) -> (FileDescriptor, String) {
         if record.inUpper {
-            let upper = try upperLayer()
-            if record.id == .root { return (try upper.root.duplicate(), "") }
-            guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
-            return (try openUpperDirectory(parent), record.name)
+            return try withUpperObject(record.id) { (directory, name) throws(Errno) in (try directory.duplicate(), name) }
         }
         if record.isDirectory {
             guard let top = record.lowerStack.first else {
@@ -47,8 +44,6 @@ extension Engine {
             guard names.contains(name) else { throw Errno.noData }
         }
         try copyUp(id)
-        let record = try record(id)
-        let upper = try upperLayer()
         let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, entry) throws(Errno) in
             if let value {
                 try directory.setExtendedAttribute(name, to: value, at: entry, flags: flags)
@@ -56,8 +51,6 @@ extension Engine {
                 try directory.removeExtendedAttribute(name, at: entry)
             }
         }
-        if id == .root { return try apply(upper.root, "") }
-        guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
-        try withUpperDirectory(parent) { (directory) throws(Errno) in try apply(directory, record.name) }
+        try withUpperObject(id, apply)
     }
 }

@@ -12,6 +12,7 @@ extension Engine {
         try copyUp(id)
         let (parent, name) = try upperLocation(of: id)
         let (node, _) = try create(newName, in: newParent, .hardLink(parent: parent, name: name))
+        adjustLinkCount(id, by: 1)
         return node
     }
 }

@@ -153,7 +153,16 @@ extension Engine {
             record.lowerStack = try trimOpaque(stack)
         } else {
             record.lowerObject = LowerObject(directory: directory, name: name)
-            if status.linkCount > 1 { nodesByInode[inode] = id }
+            if status.linkCount > 1 {
+                nodesByInode[inode] = id
+                // Another name of this group came up earlier: every name now shows the index inode.
+                let key = String(inode)
+                if let index = layers.upper?.index, (try? index.status(at: key)) != nil {
+                    record.inUpper = true
+                    record.indexKey = key
+                    record.metacopy = readPrivate(\.metacopy, at: key, in: index) != nil
+                }
+            }
         }
         nodes[id] = record
         return id
@@ -204,6 +213,10 @@ extension Engine {
                 record.lowerStatus = try withLowerDirectory(source.directory) { (descriptor) throws(Errno) in
                     try descriptor.status(at: source.name)
                 }
+            }
+            let key = String(inode)
+            if status.linkCount > 1, let indexStatus = try? upper.index.status(at: key), indexStatus.inode == status.inode {
+                record.indexKey = key
             }
             nodesByInode[inode] = id
         }

@@ -19,10 +19,7 @@ extension Engine {
         let current = try self.record(id)
         if current.inUpper && !current.metacopy {
             if id == .root { return try upperLayer().root.open(beneath: ".", flags: passed) }
-            guard let parent = current.parent else { throw Errno.noSuchFileOrDirectory }
-            return try withUpperDirectory(parent) { (directory) throws(Errno) in
-                try directory.open(at: current.name, flags: passed)
-            }
+            return try withUpperObject(id) { (directory, name) throws(Errno) in try directory.open(at: name, flags: passed) }
         }
         if current.isDirectory {
             guard let top = current.lowerStack.first else { return try layers.lowers[0].root.open(beneath: ".", flags: passed) }

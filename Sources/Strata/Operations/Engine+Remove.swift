@@ -24,9 +24,11 @@ extension Engine {
         }
         _ = try upperLayer()
         try copyUp(parent)
+        if !directory { try ensureIndexed(child) }
         try withUpperDirectory(parent) { (parentDirectory) throws(Errno) in
             try removeObject(name, entry: entry, in: parentDirectory)
         }
+        adjustLinkCount(child, by: -1)
         detach(child, from: parent, name: name, leavingWhiteout: entry.lowerPresent)
     }
 

@@ -50,6 +50,8 @@ extension Engine {
         let upper = try upperLayer()
         try copyUp(oldParent)
         try copyUp(newParent)
+        let replacesTarget = targetVisible && !exchange
+        if replacesTarget, let targetNode, target?.kind != .directory { try ensureIndexed(targetNode) }
         try prepareForMove(sourceNode, from: oldParent, name: name, to: newParent, newName: newName, target: target)
         if exchange, let targetNode {
             try prepareForMove(targetNode, from: newParent, name: newName, to: oldParent, newName: name, target: source)
@@ -92,6 +94,7 @@ extension Engine {
                 try? newDirectory.remove(at: PrivateNames.whiteoutPrefix + newName)
             }
         }
+        if replacesTarget, let targetNode { adjustLinkCount(targetNode, by: -1) }
         updateAfterRename(
             sourceNode, source: source, name: name, in: oldParent, targetNode: targetNode, target: target,
             newName: newName, in: newParent, exchange: exchange)

@@ -85,6 +85,20 @@ struct Engine {
         return try body(descriptor)
     }
 
+    /// Runs `body` with the directory holding the upper object of node `id` and its name there: the
+    /// hard-link index for an indexed group (every name shares that inode), the parent otherwise, the
+    /// upper root itself (name `""`) for the root.
+    func withUpperObject<Result>(
+        _ id: NodeID, _ body: (FileDescriptor, String) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
+        let record = try record(id)
+        let upper = try upperLayer()
+        if id == .root { return try body(upper.root, "") }
+        if let key = record.indexKey { return try body(upper.index, key) }
+        guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
+        return try withUpperDirectory(parent) { (directory) throws(Errno) in try body(directory, record.name) }
+    }
+
     /// The upper parent directory of a named node and the node's name in it.
     func upperLocation(of id: NodeID) throws(Errno) -> (parent: NodeID, name: String) {
         let record = try record(id)

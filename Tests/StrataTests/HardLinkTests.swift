@@ -1,0 +1,50 @@
+import Strata
+import StrataTestSupport
+import Testing
+
+@Suite("hard links across copy-up")
+struct HardLinkTests {
+    static let fixture = LayerFixture(lowers: [
+        Layer([.file("d/f", "shared data"), .hardLink("d/g", to: "d/f"), .hardLink("e/h", to: "d/f"), .file("other", "o")])
+    ])
+
+    @Test("a write through one name of a lower hard-link group shows through every name")
+    func staysLinked() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        #expect(try stack.union.status("d/f").linkCount == 3)
+        try stack.write("d/f", "rewritten")
+        #expect(try stack.read("d/g") == "rewritten")
+        #expect(try stack.read("e/h") == "rewritten")
+        let inode = try stack.union.status("d/f").inode
+        #expect(try stack.union.status("d/g").inode == inode)
+        #expect(try stack.union.status("e/h").inode == inode)
+        #expect(try stack.union.status("e/h").linkCount == 3)
+        try stack.union.setPermissions("e/h", 0o600)
+        #expect(try stack.union.status("d/g").permissions == 0o600)
+    }
+
+    @Test("link counts follow unlink and link, and survive reopening the stack")
+    func linkCounts() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        try stack.union.removeFile("d/g")
+        #expect(try stack.union.status("d/f").linkCount == 2)
+        try stack.union.makeHardLink("new", to: "e/h")
+        #expect(try stack.union.status("d/f").linkCount == 3)
+        try stack.union.rename("other", to: "d/f")
+        #expect(try stack.union.status("e/h").linkCount == 2)
+        try stack.write("new", "via new")
+        #expect(try stack.read("e/h") == "via new")
+        stack.union.close()
+        let reopened = try UnionFileSystem(UnionConfiguration(
+            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
+            work: FilePath(stack.layers.work)))
+        defer { reopened.close() }
+        #expect(try reopened.status("e/h").linkCount == 2)
+        #expect(try reopened.status("e/h").inode == (try reopened.status("new")).inode)
+        let file = try reopened.open("e/h", .readOnly)
+        defer { file.close() }
+        #expect(try file.read(count: 64, at: 0) == Array("via new".utf8))
+    }
+}
