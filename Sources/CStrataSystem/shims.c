@@ -415,6 +415,14 @@ uint32_t cstrata_geteuid(void) {
     return (uint32_t)geteuid();
 }
 
+int cstrata_getgroups(int size, uint32_t *list) {
+    if (size == 0) return getgroups(0, NULL);
+    gid_t buffer[size];
+    int count = getgroups(size, buffer);
+    for (int i = 0; i < count; i++) list[i] = (uint32_t)buffer[i];
+    return count;
+}
+
 uint32_t cstrata_getegid(void) {
     return (uint32_t)getegid();
 }

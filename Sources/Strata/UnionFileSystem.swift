@@ -12,6 +12,8 @@ import Synchronization
 /// through an open `UnionFile` use its descriptor without it.
 public final class UnionFileSystem: Sendable {
     public let configuration: UnionConfiguration
+    /// Whose rights the path API checks: the configuration's, else this process's at open time.
+    public let credentials: Credentials
     let engine: Mutex<Engine>
     private let layers: LayerStack
     private let closed = Mutex(false)
@@ -22,14 +24,16 @@ public final class UnionFileSystem: Sendable {
     /// - Throws: `StrataError` naming the layer and the rule it broke.
     public init(_ configuration: UnionConfiguration) throws(StrataError) {
         let layers = try LayerStack(configuration)
+        let credentials = configuration.credentials ?? .process
         let engine: Engine
         do {
-            engine = try Engine(layers: layers)
+            engine = try Engine(layers: layers, caller: credentials)
         } catch {
             layers.close()
             throw StrataError(.io, "cannot read the root of the union", errno: error)
         }
         self.configuration = configuration
+        self.credentials = credentials
         self.layers = layers
         self.engine = Mutex(engine)
     }
@@ -50,8 +54,14 @@ public final class UnionFileSystem: Sendable {
 
     deinit { close() }
 
-    func withEngine<Result: Sendable>(_ body: (inout Engine) throws(Errno) -> Result) throws(Errno) -> Result {
+    func withEngine<Result: Sendable>(
+        as caller: Credentials? = nil, _ body: (inout Engine) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
         if closed.withLock({ $0 }) { throw Errno.badFileDescriptor }
-        return try engine.withLock { (engine: inout Engine) throws(Errno) -> Result in try body(&engine) }
+        let caller = caller ?? credentials
+        return try engine.withLock { (engine: inout Engine) throws(Errno) -> Result in
+            engine.caller = caller
+            return try body(&engine)
+        }
     }
 }

@@ -88,3 +88,16 @@ public var effectiveUserID: UInt32 { system_geteuid() }
 ///
 /// The corresponding C function is `getegid`.
 public var effectiveGroupID: UInt32 { system_getegid() }
+
+/// The supplementary group IDs of the calling process (empty if they cannot be read).
+///
+/// The corresponding C function is `getgroups`.
+public var supplementaryGroupIDs: [UInt32] {
+  let count = system_getgroups(0, nil)
+  guard count > 0 else { return [] }
+  var groups = [UInt32](repeating: 0, count: Int(count))
+  let filled = unsafe groups.withUnsafeMutableBufferPointer { buffer in
+    unsafe system_getgroups(count, buffer.baseAddress)
+  }
+  return filled > 0 ? Array(groups.prefix(Int(filled))) : []
+}

@@ -216,6 +216,8 @@ int cstrata_dupfd_cloexec(int fd);
 int cstrata_close(int fd);
 uint32_t cstrata_geteuid(void);
 uint32_t cstrata_getegid(void);
+/// getgroups(2) with a fixed-width element type.
+int cstrata_getgroups(int size, uint32_t *list);
 /// The calling thread's errno.
 int cstrata_errno(void);
 void cstrata_set_errno(int value);

@@ -35,16 +35,20 @@ public struct UnionConfiguration: Sendable, Hashable {
     public var whiteoutFormat: WhiteoutFormat
     /// Whether copy-up syncs.
     public var durability: Durability
+    /// Whose rights the path API checks; `nil` means this process's effective credentials.
+    public var credentials: Credentials?
 
     public init(
         lowers: [FilePath], upper: FilePath? = nil, work: FilePath? = nil,
-        whiteoutFormat: WhiteoutFormat = .default, durability: Durability = .synchronous
+        whiteoutFormat: WhiteoutFormat = .default, durability: Durability = .synchronous,
+        credentials: Credentials? = nil
     ) {
         self.lowers = lowers
         self.upper = upper
         self.work = work
         self.whiteoutFormat = whiteoutFormat
         self.durability = durability
+        self.credentials = credentials
     }
 
     /// Parses overlayfs / fuse-overlayfs mount options:

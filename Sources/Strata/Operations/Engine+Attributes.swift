@@ -62,6 +62,7 @@ extension Engine {
     mutating func setAttributes(of id: NodeID, _ changes: AttributeChanges) throws(Errno) -> FileStatus {
         let record = try record(id)
         if changes.mode != nil && record.kind == .symbolicLink { throw Errno.notSupported }
+        try checkAttributeChange(of: id, changes)
         if let size = changes.size {
             guard record.kind != .directory else { throw Errno.isDirectory }
             guard record.kind == .regular else { throw Errno.invalidArgument }

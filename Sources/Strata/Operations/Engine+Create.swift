@@ -34,6 +34,7 @@ extension Engine {
     ) throws(Errno) -> (node: NodeID, descriptor: FileDescriptor?) {
         try Self.validateNewName(name)
         if let existing = try entry(name, in: parent), existing.kind != nil { throw Errno.fileExists }
+        try checkDirectoryChange(parent)
         return try createFresh(name, in: parent, object, owner: owner)
     }
 

@@ -20,6 +20,7 @@ extension Engine {
     /// overlayfs answers for its own. Serves FUSE `GETXATTR`.
     func extendedAttribute(_ name: String, of id: NodeID) throws(Errno) -> [UInt8] {
         guard !PrivateNames.isPrivateAttribute(name) else { throw Errno.notSupported }
+        try checkAttributeAccess(of: id, name: name, write: false)
         let (directory, entry) = try topmostLocation(try record(id))
         defer { try? directory.close() }
         return try directory.extendedAttribute(name, at: entry)
@@ -38,6 +39,7 @@ extension Engine {
         throws(Errno)
     {
         guard !PrivateNames.isPrivateAttribute(name) else { throw Errno.notSupported }
+        try checkAttributeAccess(of: id, name: name, write: true)
         // A removal of an absent attribute must not copy anything up.
         if value == nil {
             let names = try extendedAttributeNames(of: id)

@@ -12,6 +12,10 @@ extension Engine {
         let writes = access != openReadOnly || flags & openTruncate != 0
         if record.kind == .symbolicLink { throw Errno.tooManySymbolicLinkLevels }
         if record.kind == .directory && writes { throw Errno.isDirectory }
+        var wanted: Access = []
+        if access != openWriteOnly { wanted.insert(.read) }
+        if writes { wanted.insert(.write) }
+        try checkAccess(of: id, wanted)
         let passed = flags & ~(openCreate | openExclusive)
         if writes {
             try copyUp(id, withData: true)
@@ -38,6 +42,7 @@ extension Engine {
     /// Serves FUSE `OPENDIR` (the listing is taken once per handle, as the kernel does per `struct file`).
     mutating func directorySnapshot(_ id: NodeID) throws(Errno) -> [DirectoryEntry] {
         try loadDirectory(id)
+        try checkAccess(of: id, .read)
         // Upper entries may carry the inode number of their origin: resolve those to nodes first, so
         // that no copy of this directory's tables is alive while lookups add children to it.
         let unresolved = (nodes[id]?.directory?.entries ?? [:]).compactMap { (name, entry) -> String? in

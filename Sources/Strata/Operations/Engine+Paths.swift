@@ -37,6 +37,7 @@ extension Engine {
             }
             let current = stack[stack.count - 1]
             guard try record(current).isDirectory else { throw Errno.notDirectory }
+            if !caller.isPrivileged { try checkAccess(of: current, .execute) }
             let child = try lookup(component, in: current)
             let childRecord = try record(child)
             if childRecord.kind == .symbolicLink && (!pending.isEmpty || followFinal) {

@@ -15,6 +15,7 @@ extension Engine {
             throw Errno.noSuchFileOrDirectory
         }
         let child = try lookup(name, in: parent)
+        try checkRemoval(of: child, from: parent)
         if directory {
             guard kind == .directory else { throw Errno.notDirectory }
             try loadDirectory(child)

@@ -35,6 +35,9 @@ extension Engine {
             targetNode = node
         }
         if sourceKind == .directory && isAncestor(sourceNode, of: newParent) { throw Errno.invalidArgument }
+        try checkRemoval(of: sourceNode, from: oldParent)
+        if let targetNode { try checkRemoval(of: targetNode, from: newParent) } else { try checkDirectoryChange(newParent) }
+        if sourceKind == .directory && oldParent != newParent { try checkAccess(of: sourceNode, .write) }
         if exchange, target?.kind == .directory, let targetNode, isAncestor(targetNode, of: oldParent) {
             throw Errno.invalidArgument
         }

@@ -12,12 +12,16 @@ struct Engine {
     var nextNodeID: UInt64 = 2
     var nextTemporary: UInt64 = 0
     let attributes: MetadataAttributes
+    /// Whether this process may set any owner (copy-up keeps owners only then).
     let isPrivileged: Bool
+    /// Whose rights the current operation is checked against; set for each call.
+    var caller: Credentials
 
-    init(layers: LayerStack) throws(Errno) {
+    init(layers: LayerStack, caller: Credentials) throws(Errno) {
         self.layers = layers
         self.attributes = MetadataAttributes.forWriting(layers.format)
         self.isPrivileged = effectiveUserID == 0
+        self.caller = caller
         var root = NodeRecord(
             id: .root, parent: nil, name: "", kind: .directory, inode: 0, inUpper: layers.upper != nil)
         root.lowerStack = layers.lowers.map { LowerDirectory(layer: $0.index, path: "") }

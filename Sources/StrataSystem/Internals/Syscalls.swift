@@ -314,6 +314,11 @@ internal func system_getegid() -> UInt32 {
   cstrata_getegid()
 }
 
+@inline(__always)
+internal func system_getgroups(_ size: CInt, _ list: UnsafeMutablePointer<UInt32>?) -> CInt {
+  unsafe cstrata_getgroups(size, list)
+}
+
 // MARK: - Devices
 
 @inline(__always)
