@@ -37,9 +37,7 @@ struct HardLinkTests {
         try stack.write("new", "via new")
         #expect(try stack.read("e/h") == "via new")
         stack.union.close()
-        let reopened = try UnionFileSystem(UnionConfiguration(
-            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
-            work: FilePath(stack.layers.work)))
+        let reopened = try stack.reopen()
         defer { reopened.close() }
         #expect(try reopened.status("e/h").linkCount == 2)
         #expect(try reopened.status("e/h").inode == (try reopened.status("new")).inode)

@@ -102,7 +102,7 @@ struct LookupTests {
         #expect(failure { try stack.union.setExtendedAttribute("trusted.overlay.opaque", of: "o", to: Array("y".utf8)) }
             == .notSupported)
         #expect(failure { try stack.union.setExtendedAttribute("user.overlay.whiteout", of: "f", to: []) } == .notSupported)
-        #expect(failure { _ = try stack.union.extendedAttribute("user.strata.origin", of: "f") } == .notSupported)
+        #expect(failure { _ = try stack.union.extendedAttribute("user.overlay.strata.origin", of: "f") } == .notSupported)
         try stack.union.setPermissions("f", 0o600)
         #expect(stack.upperAttribute("user.overlay.metacopy", of: "f") != nil)
         #expect(try stack.union.extendedAttributeNames(of: "f") == ["user.keep"])

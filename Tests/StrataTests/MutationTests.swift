@@ -30,9 +30,7 @@ struct MutationTests {
         }
         // The stack reopened from disk shows the same tree.
         stack.union.close()
-        let reopened = try UnionFileSystem(UnionConfiguration(
-            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
-            work: FilePath(stack.layers.work), whiteoutFormat: format))
+        let reopened = try stack.reopen(format: format)
         defer { reopened.close() }
         #expect(try reopened.contentsOfDirectory("").map(\.name).sorted() == ["d", "lonely"])
         #expect(try reopened.contentsOfDirectory("d").map(\.name).sorted() == ["bottom", "top"])
@@ -61,9 +59,7 @@ struct MutationTests {
         #expect(failure { _ = try stack.union.status("d/sub/deep") } == .noSuchFileOrDirectory)
         try stack.write("d/sub/fresh", "f")
         stack.union.close()
-        let reopened = try UnionFileSystem(UnionConfiguration(
-            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
-            work: FilePath(stack.layers.work), whiteoutFormat: format))
+        let reopened = try stack.reopen(format: format)
         defer { reopened.close() }
         #expect(try reopened.contentsOfDirectory("d/sub").map(\.name) == ["fresh"])
     }
@@ -85,9 +81,7 @@ struct MutationTests {
         #expect(stack.upperAttribute(namespace + "overlay.redirect", of: "moved") == "d")
         #expect(stack.upperAttribute(namespace + "overlay.redirect", of: "other/sub2") == "/d/sub")
         stack.union.close()
-        let reopened = try UnionFileSystem(UnionConfiguration(
-            lowers: stack.layers.lowers.map { FilePath($0) }, upper: FilePath(stack.layers.upper),
-            work: FilePath(stack.layers.work), whiteoutFormat: format))
+        let reopened = try stack.reopen(format: format)
         defer { reopened.close() }
         #expect(try reopened.contentsOfDirectory("moved").map(\.name).sorted() == ["bottom", "top"])
         #expect(try reopened.contentsOfDirectory("other/sub2").map(\.name) == ["deep"])

@@ -20,6 +20,13 @@ struct Stack {
                 whiteoutFormat: format))
     }
 
+    /// A second union over the same layers, as after a restart (close `union` first).
+    func reopen(format: WhiteoutFormat = .overlay) throws -> UnionFileSystem {
+        try UnionFileSystem(UnionConfiguration(
+            lowers: layers.lowers.map { FilePath($0) }, upper: FilePath(layers.upper), work: FilePath(layers.work),
+            whiteoutFormat: format))
+    }
+
     /// lstat of a path inside the upper directory itself (nil when absent).
     func upperStatus(_ path: String) -> FileStatus? {
         guard let root = try? openDirectory(layers.upper) else { return nil }

@@ -30,7 +30,8 @@ struct MetadataAttributes: Sendable {
     let redirect: String
     let metacopy: String
     let whiteout: String
-    /// Strata's record of the union inode number an object had before copy-up.
+    /// Strata's record of the union inode number an object had before copy-up. Strata's own marks live
+    /// inside the `overlay.` namespace so that a kernel mounting the upper hides them too.
     let origin: String
     /// Strata's link count of a copied-up lower hard-link group (kept on the index entry).
     let linkCount: String
@@ -40,8 +41,8 @@ struct MetadataAttributes: Sendable {
         redirect = namespace + "overlay.redirect"
         metacopy = namespace + "overlay.metacopy"
         whiteout = namespace + "overlay.whiteout"
-        origin = namespace + "strata.origin"
-        linkCount = namespace + "strata.nlink"
+        origin = namespace + "overlay.strata.origin"
+        linkCount = namespace + "overlay.strata.nlink"
     }
 
     static let trusted = MetadataAttributes(namespace: "trusted.")
