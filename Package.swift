@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .target(name: "CStrataSystem"),
@@ -43,5 +44,11 @@ let package = Package(
         .testTarget(name: "StrataSystemTests", dependencies: ["StrataSystem"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(name: "DifferentialTests", dependencies: ["Strata", "StrataTestSupport"]),
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: ["Strata", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/CoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -33,18 +33,29 @@ enum LinuxCalls {
     static let RESOLVE_NO_MAGICLINKS: UInt64 = 0x02
     static let RESOLVE_IN_ROOT: UInt64 = 0x10
 
-    /// openat2(2): returns the descriptor, or -errno.
+    /// openat2(2): returns the descriptor, or -errno. Retried on EINTR, and on EAGAIN, which
+    /// RESOLVE_IN_ROOT returns when any rename on the system races with a `..` step (tests run in
+    /// parallel, so that happens).
     static func openat2(_ directory: Int32, _ path: String, flags: Int32, resolve: UInt64) -> Int32 {
         // struct open_how { __u64 flags; __u64 mode; __u64 resolve; }
         var how: (UInt64, UInt64, UInt64) = (UInt64(UInt32(bitPattern: flags)), 0, resolve)
-        let result = path.withCString { name in
-            withUnsafeBytes(of: &how) { raw in
-                syscallCall(SYS_openat2, Int(directory), UnsafeRawPointer(name), raw.baseAddress, raw.count)
+        var attempts = 0
+        while true {
+            let result = path.withCString { name in
+                withUnsafeBytes(of: &how) { raw in
+                    syscallCall(SYS_openat2, Int(directory), UnsafeRawPointer(name), raw.baseAddress, raw.count)
+                }
             }
+            if result >= 0 { return Int32(result) }
+            let code = errno
+            attempts += 1
+            if code == EINTR || (code == EAGAIN && attempts < 1000) { continue }
+            return -code
         }
-        return result < 0 ? -errno : Int32(result)
     }
 
+    /// `O_PATH` is a `_GNU_SOURCE` constant.
+    static let O_PATH: Int32 = 0o10000000
     static let XATTR_CREATE: Int32 = 1
     static let XATTR_REPLACE: Int32 = 2
     static let RENAME_NOREPLACE: UInt32 = 1

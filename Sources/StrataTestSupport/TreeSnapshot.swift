@@ -109,12 +109,21 @@ public struct XattrPolicy: Sendable, Hashable {
 
     /// Everything a client can see through the merged view.
     public static let mergedView = XattrPolicy(dropped: [])
-    /// For upper directories: everything, including `trusted.overlay.*`, except the values that are
-    /// file handles or random (the kernel's origin, upper, uuid) and Strata's counterpart of origin
-    /// (`trusted.strata.origin`, an inode number), which can never match between two file systems.
+    /// For upper directories: everything, including `trusted.overlay.*`, except
+    /// - the values that are file handles or random (the kernel's `origin`, `upper`, `uuid`) and Strata's
+    ///   counterpart of origin (`trusted.overlay.strata.origin`, an inode number): they can never match between
+    ///   two file systems;
+    /// - `trusted.overlay.impure`, the kernel's marker "some child carries an origin or a redirect",
+    ///   which it sets as a side effect of recording origin file handles, even on a plain lookup of a
+    ///   merged directory (with index=on): without origin it has no meaning of its own.
+    /// Every other overlay xattr (opaque, redirect, metacopy, nlink…) is compared.
     public static let upperLayer = XattrPolicy(dropped: [
-        "trusted.overlay.origin", "trusted.overlay.upper", "trusted.overlay.uuid", "trusted.strata.origin",
+        "trusted.overlay.origin", "trusted.overlay.upper", "trusted.overlay.uuid", "trusted.overlay.impure",
+        "trusted.overlay.strata.origin",
     ])
+
+    /// `upperLayer`, but comparing `trusted.overlay.impure` too.
+    public static let upperLayerWithImpure = XattrPolicy(dropped: upperLayer.dropped.subtracting(["trusted.overlay.impure"]))
 
     func keeps(_ name: String) -> Bool {
         !dropped.contains(name)

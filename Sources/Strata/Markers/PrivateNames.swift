@@ -33,7 +33,8 @@ struct MetadataAttributes: Sendable {
     /// Strata's record of the union inode number an object had before copy-up. Strata's own marks live
     /// inside the `overlay.` namespace so that a kernel mounting the upper hides them too.
     let origin: String
-    /// Strata's link count of a copied-up lower hard-link group (kept on the index entry).
+    /// The merged link count of a copied-up lower hard-link group, kept on its upper inode in the
+    /// kernel's format: `U+N` (upper link count plus N) or `L+N` (lower link count plus N).
     let linkCount: String
 
     init(namespace: String) {
@@ -42,7 +43,7 @@ struct MetadataAttributes: Sendable {
         metacopy = namespace + "overlay.metacopy"
         whiteout = namespace + "overlay.whiteout"
         origin = namespace + "overlay.strata.origin"
-        linkCount = namespace + "overlay.strata.nlink"
+        linkCount = namespace + "overlay.nlink"
     }
 
     static let trusted = MetadataAttributes(namespace: "trusted.")

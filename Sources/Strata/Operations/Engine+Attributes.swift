@@ -46,7 +46,9 @@ extension Engine {
         try withUpperObject(record.id) { (directory, name) throws(Errno) in
             var status = try directory.status(at: name)
             // An indexed hard-link group counts its names itself: lower names not yet up count too.
-            if record.indexKey != nil, let count = readPrivate(\.linkCount, at: name, in: directory).flatMap(UInt64.init) {
+            if record.indexKey != nil, let value = readPrivate(\.linkCount, at: name, in: directory),
+                let count = Self.linkCount(value, upper: status.linkCount, lower: record.lowerStatus?.linkCount)
+            {
                 status.linkCount = count
             }
             return status
@@ -65,10 +67,13 @@ extension Engine {
         try checkAttributeChange(of: id, changes)
         if let size = changes.size {
             guard record.kind != .directory else { throw Errno.isDirectory }
+            // A final symlink is never followed: `open(O_NOFOLLOW)` then `ftruncate` answers ELOOP.
+            guard record.kind != .symbolicLink else { throw Errno.tooManySymbolicLinkLevels }
             guard record.kind == .regular else { throw Errno.invalidArgument }
             guard size >= 0 else { throw Errno.invalidArgument }
         }
-        try copyUp(id, withData: changes.size != nil)
+        // As the kernel's setattr: the name itself comes up (an indexed group gets its upper link).
+        try copyUpName(id, withData: changes.size != nil)
         let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, name) throws(Errno) in
             if changes.user != nil || changes.group != nil {
                 try directory.setOwner(at: name, user: changes.user, group: changes.group)
@@ -86,6 +91,21 @@ extension Engine {
         }
         try withUpperObject(id, apply)
         return try attributes(of: id)
+    }
+
+    /// Decodes the kernel's `overlay.nlink` (`U+N`, `U-N`, `L+N`…); nil when malformed.
+    static func linkCount(_ value: String, upper: UInt64, lower: UInt64?) -> UInt64? {
+        guard let base = value.first, let delta = Int64(value.dropFirst()) else { return nil }
+        let reference: UInt64
+        switch base {
+        case "U": reference = upper
+        case "L":
+            guard let lower else { return nil }
+            reference = lower
+        default: return nil
+        }
+        let count = Int64(reference) + delta
+        return count > 0 ? UInt64(count) : nil
     }
 
     /// Statistics of the filesystem that holds the upper layer (of the top lower layer when there is none).

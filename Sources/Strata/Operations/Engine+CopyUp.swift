@@ -14,14 +14,13 @@ extension Engine {
         let record = try record(id)
         if record.inUpper {
             if withData && record.metacopy { try completeMetacopy(record) }
-            if record.indexKey != nil { try linkIndexedName(id) }
             return
         }
         let upper = try upperLayer()
         guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
         try copyUp(parent)
         let group = isLowerHardLinkGroup(record)
-        let temporary = try buildCopy(of: record, withData: withData, linkCount: group ? record.lowerStatus?.linkCount : nil)
+        let temporary = try buildCopy(of: record, withData: withData)
         let parentDirectory = try openUpperDirectory(parent)
         defer { try? parentDirectory.close() }
         do throws(Errno) {
@@ -44,13 +43,14 @@ extension Engine {
         if group {
             let key = indexKey(of: record)
             nodes[id]?.indexKey = key
+            storeLinkCount(id, record.lowerStatus?.linkCount)
         }
         if !record.isDirectory { nodesByInode[record.inode] = id }
         nodes[parent]?.directory?.entries[record.name]?.layer = .upper
     }
 
     /// Builds the upper copy of a lower object in the work directory and returns its temporary name.
-    private mutating func buildCopy(of record: NodeRecord, withData: Bool, linkCount: UInt64?) throws(Errno) -> String {
+    private mutating func buildCopy(of record: NodeRecord, withData: Bool) throws(Errno) -> String {
         let upper = try upperLayer()
         let temporary = makeTemporaryName()
         let metadataOnly = !withData && record.kind == .regular
@@ -67,10 +67,6 @@ extension Engine {
                     try createCopy(
                         of: source.name, in: directory, status: status, kind: record.kind, metadataOnly: metadataOnly,
                         at: temporary, in: upper.temporaries)
-                    if let linkCount {
-                        try upper.temporaries.setExtendedAttribute(
-                            attributes.linkCount, to: Array(String(linkCount).utf8), at: temporary)
-                    }
                     try copyMetadata(
                         from: directory, source.name, to: upper.temporaries, temporary, status: status, record: record,
                         metacopy: metadataOnly)
@@ -106,7 +102,7 @@ extension Engine {
         guard isLowerHardLinkGroup(record) else { return }
         let upper = try upperLayer()
         let key = indexKey(of: record)
-        let temporary = try buildCopy(of: record, withData: false, linkCount: record.lowerStatus?.linkCount)
+        let temporary = try buildCopy(of: record, withData: false)
         do throws(Errno) {
             try upper.temporaries.createHardLink(from: temporary, to: upper.index, as: key)
         } catch {
@@ -118,29 +114,50 @@ extension Engine {
         nodes[id]?.metacopy = record.kind == .regular
         nodes[id]?.indexKey = key
         nodesByInode[record.inode] = id
+        storeLinkCount(id, record.lowerStatus?.linkCount)
     }
 
 
-    /// Gives the current name of an indexed node its upper link to the group's inode.
-    private mutating func linkIndexedName(_ id: NodeID) throws(Errno) {
+    /// Makes sure the current name of node `id` exists in the upper layer, for operations on the name
+    /// itself (rename, link). Metadata and data changes of an indexed group go to its index inode and
+    /// need no upper name, as in the kernel; this links one on demand.
+    mutating func copyUpName(_ id: NodeID, withData: Bool = false) throws(Errno) {
+        try copyUp(id, withData: withData)
         let record = try record(id)
         guard let key = record.indexKey, let parent = record.parent,
             let entry = nodes[parent]?.directory?.entries[record.name], entry.layer != .upper
         else { return }
         try copyUp(parent)
         let upper = try upperLayer()
+        let linkCount = mergedLinkCount(id)
         try withUpperDirectory(parent) { (directory) throws(Errno) in
+            let parentStatus = try directory.status()
             try upper.index.createHardLink(from: key, to: directory, as: record.name)
+            try? directory.setTimes(access: parentStatus.accessTime, modification: parentStatus.modificationTime)
         }
         nodes[parent]?.directory?.entries[record.name]?.layer = .upper
+        storeLinkCount(id, linkCount)
     }
 
-    /// Adds `delta` to the link count an indexed group keeps on its index entry.
-    mutating func adjustLinkCount(_ id: NodeID, by delta: Int64) {
-        guard let key = nodes[id]?.indexKey, let upper = layers.upper else { return }
-        let current = readPrivate(\.linkCount, at: key, in: upper.index).flatMap(Int64.init) ?? 1
-        let updated = max(current + delta, 0)
-        try? upper.index.setExtendedAttribute(attributes.linkCount, to: Array(String(updated).utf8), at: key)
+    /// The merged link count of an indexed group; nil for anything else.
+    func mergedLinkCount(_ id: NodeID) -> UInt64? {
+        guard let record = nodes[id], let key = record.indexKey, let upper = layers.upper,
+            let real = try? upper.index.status(at: key).linkCount
+        else { return nil }
+        guard let stored = readPrivate(\.linkCount, at: key, in: upper.index) else { return real }
+        return Self.linkCount(stored, upper: real, lower: record.lowerStatus?.linkCount) ?? real
+    }
+
+    /// Records the merged link count of an indexed group relative to its upper inode's own count
+    /// (`U+N`), as the kernel does after every change of its names. Call with the count taken before
+    /// the change plus the change.
+    func storeLinkCount(_ id: NodeID, _ merged: UInt64?) {
+        guard let merged, let key = nodes[id]?.indexKey, let upper = layers.upper,
+            let real = try? upper.index.status(at: key).linkCount
+        else { return }
+        let relative = Int64(merged) - Int64(real)
+        let value = "U" + (relative >= 0 ? "+" : "") + String(relative)
+        try? upper.index.setExtendedAttribute(attributes.linkCount, to: Array(value.utf8), at: key)
     }
 
     /// Creates the object of a copy-up in the work directory: the file with its data (or only its
@@ -272,12 +289,11 @@ extension Engine {
             }
             try target.truncate(to: size)
             if layers.durability == .synchronous { try target.synchronize() }
+            // The redirect stays, as the kernel leaves it: it records where the file came from.
             for namespace in MetadataAttributes.all {
                 try? directory.removeExtendedAttribute(namespace.metacopy, at: name)
-                try? directory.removeExtendedAttribute(namespace.redirect, at: name)
             }
         }
         nodes[record.id]?.metacopy = false
-        nodes[record.id]?.redirect = nil
     }
 }

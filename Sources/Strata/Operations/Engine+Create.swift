@@ -48,13 +48,19 @@ extension Engine {
         let needsOpaque = entry?.lowerPresent ?? false
         let parentDirectory = try openUpperDirectory(parent)
         defer { try? parentDirectory.close() }
+        // An object built in the work directory does not inherit from its future parent as the
+        // filesystem would do it in place: a set-group-ID parent's group (and, for a directory, the
+        // bit itself) is applied by hand, as `inode_init_owner` does.
+        let parentStatus = try parentDirectory.status()
+        let inherited = parentStatus.mode & 0o2000 != 0 ? parentStatus.group : nil
 
         var descriptor: FileDescriptor?
         if whiteout == .inPlace {
             // Build aside, then swap with the whiteout: the name is never empty in between.
             let temporary = makeTemporaryName()
             do {
-                descriptor = try make(object, at: temporary, in: upper.temporaries, owner: owner, opaque: needsOpaque)
+                descriptor = try make(
+                    object, at: temporary, in: upper.temporaries, owner: owner, opaque: needsOpaque, group: inherited)
                 try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .exchange)
             } catch {
                 try? descriptor?.close()
@@ -69,7 +75,7 @@ extension Engine {
             // then drop the whiteout (a same-layer whiteout never hides its own layer's entry).
             let temporary = makeTemporaryName()
             do {
-                _ = try make(object, at: temporary, in: upper.temporaries, owner: owner, opaque: true)
+                _ = try make(object, at: temporary, in: upper.temporaries, owner: owner, opaque: true, group: inherited)
                 try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .noReplace)
             } catch {
                 if let status = try? upper.temporaries.status(at: temporary) {
@@ -78,7 +84,12 @@ extension Engine {
                 throw error
             }
         } else {
-            descriptor = try make(object, at: name, in: parentDirectory, owner: owner, opaque: false)
+            descriptor = try make(object, at: name, in: parentDirectory, owner: owner, opaque: false, group: nil)
+            // The kernel marks a new directory in a merged parent opaque, sparing later lookups the
+            // lower layers (which cannot hold the name: it was free). Kept for an identical upper.
+            if isDirectory(object) && layers.format == .overlay && !(nodes[parent]?.lowerStack.isEmpty ?? true) {
+                try markOpaque(name, in: parentDirectory)
+            }
         }
         if whiteout == .ociFile {
             try? parentDirectory.remove(at: PrivateNames.whiteoutPrefix + name)
@@ -118,7 +129,8 @@ extension Engine {
 
     /// Makes the object itself at `name` in `directory`; a new file is returned open.
     private func make(
-        _ object: NewObject, at name: String, in directory: FileDescriptor, owner: Ownership?, opaque: Bool
+        _ object: NewObject, at name: String, in directory: FileDescriptor, owner: Ownership?, opaque: Bool,
+        group inherited: UInt32?
     ) throws(Errno) -> FileDescriptor? {
         var descriptor: FileDescriptor?
         switch object {
@@ -126,11 +138,15 @@ extension Engine {
             descriptor = try directory.open(
                 at: name, flags: (flags & ~openTruncate) | openCreate | openExclusive, permissions: permissions & 0o7777)
         case .directory(let permissions):
-            try directory.createDirectory(at: name, permissions: opaque ? 0o700 : permissions & 0o7777)
+            // mkdir(2) keeps only the permission and sticky bits of the mode it is given.
+            let mode = (permissions & 0o1777) | (inherited != nil ? 0o2000 : 0)
+            try directory.createDirectory(at: name, permissions: opaque ? 0o700 : permissions & 0o1777)
             if opaque {
                 try markOpaque(name, in: directory)
-                if let owner { try directory.setOwner(at: name, user: owner.user, group: owner.group) }
-                try directory.setPermissions(at: name, permissions & 0o7777)
+                if owner != nil || inherited != nil {
+                    try directory.setOwner(at: name, user: owner?.user, group: inherited ?? owner?.group)
+                }
+                try directory.setPermissions(at: name, mode)
                 return nil
             }
         case .symbolicLink(let target):
@@ -143,9 +159,9 @@ extension Engine {
             }
             return nil
         }
-        if let owner {
+        if owner != nil || inherited != nil {
             do {
-                try directory.setOwner(at: name, user: owner.user, group: owner.group)
+                try directory.setOwner(at: name, user: owner?.user, group: inherited ?? owner?.group)
             } catch {
                 try? descriptor?.close()
                 try? directory.remove(at: name, directory: isDirectory(object))

@@ -6,13 +6,24 @@ extension Engine {
     /// visible, `EINVAL` for a marker name, `EROFS` without an upper layer. Serves FUSE `LINK`.
     mutating func link(_ id: NodeID, to newParent: NodeID, as newName: String) throws(Errno) -> NodeID {
         let record = try record(id)
-        guard record.kind != .directory else { throw Errno.notPermitted }
         try Self.validateNewName(newName)
         if let existing = try entry(newName, in: newParent), existing.kind != nil { throw Errno.fileExists }
-        try copyUp(id)
+        guard record.kind != .directory else { throw Errno.notPermitted }
+        try copyUpName(id)
         let (parent, name) = try upperLocation(of: id)
+        let copied = try self.record(id)
+        if copied.metacopy, copied.redirect == nil, let source = copied.lowerObject {
+            // Every name of a metadata-only file must find its data: an absolute redirect says where
+            // (kernel `ovl_set_link_redirect`).
+            let redirect = "/" + source.path
+            try withUpperDirectory(parent) { (directory) throws(Errno) in
+                try directory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
+            }
+            nodes[id]?.redirect = redirect
+        }
+        let linkCount = mergedLinkCount(id)
         let (node, _) = try create(newName, in: newParent, .hardLink(parent: parent, name: name))
-        adjustLinkCount(id, by: 1)
+        storeLinkCount(id, linkCount.map { $0 + 1 })
         return node
     }
 }

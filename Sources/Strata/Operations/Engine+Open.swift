@@ -18,7 +18,7 @@ extension Engine {
         try checkAccess(of: id, wanted)
         let passed = flags & ~(openCreate | openExclusive)
         if writes {
-            try copyUp(id, withData: true)
+            try copyUpName(id, withData: true)
         }
         let current = try self.record(id)
         if current.inUpper && !current.metacopy {
@@ -46,7 +46,8 @@ extension Engine {
         // Upper entries may carry the inode number of their origin: resolve those to nodes first, so
         // that no copy of this directory's tables is alive while lookups add children to it.
         let unresolved = (nodes[id]?.directory?.entries ?? [:]).compactMap { (name, entry) -> String? in
-            entry.kind != nil && entry.layer == .upper && nodes[id]?.children[name] == nil ? name : nil
+            entry.kind != nil && entry.layer == .upper && nodes[id]?.children[name].flatMap({ nodes[$0] }) == nil
+                ? name : nil
         }
         for name in unresolved { _ = try? lookup(name, in: id) }
         let record = try record(id)

@@ -26,10 +26,11 @@ extension Engine {
         _ = try upperLayer()
         try copyUp(parent)
         if !directory { try ensureIndexed(child) }
+        let linkCount = mergedLinkCount(child)
         try withUpperDirectory(parent) { (parentDirectory) throws(Errno) in
             try removeObject(name, entry: entry, in: parentDirectory)
         }
-        adjustLinkCount(child, by: -1)
+        storeLinkCount(child, linkCount.map { $0 - 1 })
         detach(child, from: parent, name: name, leavingWhiteout: entry.lowerPresent)
     }
 

@@ -35,6 +35,9 @@ extension Engine {
             targetNode = node
         }
         if sourceKind == .directory && isAncestor(sourceNode, of: newParent) { throw Errno.invalidArgument }
+        if let targetNode, target?.kind == .directory, isAncestor(targetNode, of: oldParent) {
+            throw Errno.directoryNotEmpty
+        }
         try checkRemoval(of: sourceNode, from: oldParent)
         if let targetNode { try checkRemoval(of: targetNode, from: newParent) } else { try checkDirectoryChange(newParent) }
         if sourceKind == .directory && oldParent != newParent { try checkAccess(of: sourceNode, .write) }
@@ -55,6 +58,7 @@ extension Engine {
         try copyUp(newParent)
         let replacesTarget = targetVisible && !exchange
         if replacesTarget, let targetNode, target?.kind != .directory { try ensureIndexed(targetNode) }
+        let targetLinkCount = targetNode.flatMap { mergedLinkCount($0) }
         try prepareForMove(sourceNode, from: oldParent, name: name, to: newParent, newName: newName, target: target)
         if exchange, let targetNode {
             try prepareForMove(targetNode, from: newParent, name: newName, to: oldParent, newName: name, target: source)
@@ -97,7 +101,7 @@ extension Engine {
                 try? newDirectory.remove(at: PrivateNames.whiteoutPrefix + newName)
             }
         }
-        if replacesTarget, let targetNode { adjustLinkCount(targetNode, by: -1) }
+        if replacesTarget, let targetNode { storeLinkCount(targetNode, targetLinkCount.map { $0 - 1 }) }
         updateAfterRename(
             sourceNode, source: source, name: name, in: oldParent, targetNode: targetNode, target: target,
             newName: newName, in: newParent, exchange: exchange)
@@ -121,7 +125,7 @@ extension Engine {
         target: MergedEntry?
     ) throws(Errno) {
         let before = try record(node)
-        try copyUp(node)
+        try copyUpName(node)
         let record = try self.record(node)
         let upperDirectory = try openUpperDirectory(oldParent)
         defer { try? upperDirectory.close() }
@@ -145,7 +149,8 @@ extension Engine {
         } else if record.metacopy, record.redirect == nil, let source = record.lowerObject,
             !(oldParent == newParent && name == newName), before.lowerObject != nil
         {
-            let redirect = "/" + source.path
+            // As the kernel: the old name when the file stays in its directory, else the absolute path.
+            let redirect = oldParent == newParent && source.name == name ? name : "/" + source.path
             try upperDirectory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
             nodes[node]?.redirect = redirect
         }

@@ -40,8 +40,12 @@ public struct SplitMix64: Sendable {
 /// exist (or are whited out, or hidden by an opaque directory) in lower layers, nested directories,
 /// renames of lower directories, overwriting renames, names reused after removal.
 ///
-/// The generator keeps no model of the file system: it only aims. An operation that fails (ENOENT,
-/// ENOTEMPTY, EXDEV…) is as useful as one that succeeds, because the errno is compared too.
+/// The generator keeps only a rough model of the merged view (which paths probably exist, updated as if
+/// every operation succeeded), to aim: about half of the operations hit a live name, the rest hit names
+/// that exist only below a whiteout or an opaque directory, names created earlier, or fresh names. An
+/// operation that fails (ENOENT, ENOTEMPTY, EXDEV…) is as useful as one that succeeds, because the errno
+/// is compared too. The root itself is never removed or renamed (the kernel answers that about its
+/// mount point, not about overlayfs).
 public struct RandomSequenceGenerator: Sendable {
     private var random: SplitMix64
     /// Names present in some layer (including whiteouts, which hide a name below).
@@ -81,10 +85,13 @@ public struct RandomSequenceGenerator: Sendable {
         return freshPath()
     }
 
+    /// A directory to remove, rename or list; never the root (whose rmdir/rename answer about the mount
+    /// point, not about overlayfs).
     private mutating func directoryPath() -> String {
         let liveDirectories = liveList.filter { live[$0] == true }
         if random.chance(60), !liveDirectories.isEmpty { return random.pick(liveDirectories) }
-        return random.chance(85) ? random.pick(directories) : existingPath()
+        let candidate = random.chance(85) ? random.pick(directories) : existingPath()
+        return candidate.isEmpty ? existingPath() : candidate
     }
 
     private mutating func freshPath() -> String {
