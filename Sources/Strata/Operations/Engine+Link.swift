@@ -12,10 +12,10 @@ extension Engine {
         try copyUpName(id)
         let (parent, name) = try upperLocation(of: id)
         let copied = try self.record(id)
-        if copied.metacopy, copied.redirect == nil, let source = copied.lowerObject {
-            // Every name of a metadata-only file must find its data: an absolute redirect says where
-            // (kernel `ovl_set_link_redirect`).
-            let redirect = "/" + source.path
+        if copied.metacopy, copied.redirect?.hasPrefix("/") != true {
+            // Every name of a metadata-only file must find its data: an absolute redirect naming the
+            // linked name's lower path says where (kernel `ovl_set_link_redirect`).
+            let redirect = "/" + joinPath(lowerPath(of: parent), copied.redirect ?? name)
             try withUpperDirectory(parent) { (directory) throws(Errno) in
                 try directory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
             }

@@ -104,7 +104,14 @@ extension Engine {
         try loadDirectory(parent)
         // Read only what is needed: a live copy of the parent's record would make the insertion below
         // copy its whole child table (copy-on-write), turning a lookup into O(directory size).
-        if let existing = nodes[parent]?.children[name], nodes[existing] != nil { return existing }
+        if let existing = nodes[parent]?.children[name], let record = nodes[existing] {
+            // Name-based operations (rename, link, copy-up of the name) act on the name reached last.
+            if !record.isDirectory && (record.parent != parent || record.name != name) {
+                nodes[existing]?.parent = parent
+                nodes[existing]?.name = name
+            }
+            return existing
+        }
         guard let entry = nodes[parent]?.directory?.entries[name], let kind = entry.kind else {
             throw Errno.noSuchFileOrDirectory
         }

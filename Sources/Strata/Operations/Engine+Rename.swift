@@ -44,11 +44,20 @@ extension Engine {
         if exchange, target?.kind == .directory, let targetNode, isAncestor(targetNode, of: oldParent) {
             throw Errno.invalidArgument
         }
+        // An upper-only target directory is found non-empty by the real rename, after the kernel has
+        // already copied the source up and given it its redirect: that order is kept (the rename below
+        // fails with ENOTEMPTY), so the upper directory matches the kernel's even when it fails.
+        var targetNotEmpty = false
         if targetVisible && !exchange, let targetKind = target?.kind, let targetNode {
             if sourceKind == .directory {
                 guard targetKind == .directory else { throw Errno.notDirectory }
                 try loadDirectory(targetNode)
-                guard nodes[targetNode]?.directory?.isEmpty ?? true else { throw Errno.directoryNotEmpty }
+                if !(nodes[targetNode]?.directory?.isEmpty ?? true) {
+                    guard target?.layer == .upper && nodes[targetNode]?.lowerStack.isEmpty == true else {
+                        throw Errno.directoryNotEmpty
+                    }
+                    targetNotEmpty = true
+                }
             } else if targetKind == .directory {
                 throw Errno.isDirectory
             }
@@ -72,7 +81,9 @@ extension Engine {
         if exchange {
             try oldDirectory.rename(name, to: newDirectory, as: newName, flags: .exchange)
         } else {
-            if targetVisible, target?.kind == .directory, target?.layer == .upper {
+            // A non-empty upper-only target is left to the real rename, which answers ENOTEMPTY with the
+            // upper filesystem's side effects, as under the kernel.
+            if targetVisible, target?.kind == .directory, target?.layer == .upper, !targetNotEmpty {
                 try emptyUpperDirectory(newName, in: newDirectory, upper: upper)
             }
             let overWhiteout = !targetVisible && target?.upperWhiteout == .inPlace
@@ -118,42 +129,46 @@ extension Engine {
     }
 
     /// Copies up what is about to move and records how it keeps (or loses) its lower contents under
-    /// the new name: a redirect for a directory or metadata-only file with lower data, an opaque mark
-    /// for an upper-only directory landing on a name that lower layers hold.
+    /// the new name, as the kernel's `ovl_rename`: a redirect for a directory that merges with lower
+    /// ones or a metadata-only file whose data is below; an opaque mark for an upper-only directory
+    /// landing in a merged directory (so no lower directory of the new name merges in).
     private mutating func prepareForMove(
         _ node: NodeID, from oldParent: NodeID, name: String, to newParent: NodeID, newName: String,
         target: MergedEntry?
     ) throws(Errno) {
-        let before = try record(node)
         try copyUpName(node)
         let record = try self.record(node)
         let upperDirectory = try openUpperDirectory(oldParent)
         defer { try? upperDirectory.close() }
-        if record.isDirectory {
-            if !record.lowerStack.isEmpty {
-                let redirect: String
-                if oldParent == newParent {
-                    redirect = record.redirect ?? name
-                } else if let existing = record.redirect, existing.hasPrefix("/") {
-                    redirect = existing
-                } else {
-                    redirect = "/" + (record.lowerStack.first?.path ?? name)
-                }
-                if redirect != record.redirect {
-                    try upperDirectory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
-                    nodes[node]?.redirect = redirect
-                }
-            } else if target?.lowerPresent ?? false, !isOpaqueDirectory(name, in: upperDirectory) {
-                try markOpaque(name, in: upperDirectory)
-            }
-        } else if record.metacopy, record.redirect == nil, let source = record.lowerObject,
-            !(oldParent == newParent && name == newName), before.lowerObject != nil
-        {
-            // As the kernel: the old name when the file stays in its directory, else the absolute path.
-            let redirect = oldParent == newParent && source.name == name ? name : "/" + source.path
+        let samedir = oldParent == newParent
+        let mergesBelow = record.isDirectory ? !record.lowerStack.isEmpty : record.metacopy
+        if mergesBelow {
+            // Absolute when moving to another directory, and always for a lower hard link (its other
+            // names may live anywhere); relative (the old name) otherwise. A redirect already good
+            // enough stays.
+            let absolute = !samedir || (!record.isDirectory && (record.lowerStatus?.linkCount ?? 1) > 1)
+            if let existing = record.redirect, !absolute || existing.hasPrefix("/") { return }
+            let redirect = absolute ? "/" + joinPath(lowerPath(of: oldParent), record.redirect ?? name) : name
             try upperDirectory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
             nodes[node]?.redirect = redirect
+        } else if record.isDirectory, !isOpaqueDirectory(name, in: upperDirectory) {
+            let landsOnLowerName = target?.lowerPresent ?? false
+            let newParentMerges = !(nodes[newParent]?.lowerStack.isEmpty ?? true)
+            if landsOnLowerName || (newParentMerges && layers.format == .overlay) {
+                try markOpaque(name, in: upperDirectory)
+            }
         }
+    }
+
+    /// The path a directory of the union has in the lower layers: its ancestors' names, or their
+    /// redirects where they were renamed (what the kernel's `ovl_get_redirect` composes).
+    func lowerPath(of id: NodeID) -> String {
+        guard id != .root, let record = nodes[id], let parent = record.parent else { return "" }
+        if let redirect = record.redirect {
+            if redirect.hasPrefix("/") { return String(redirect.drop { $0 == "/" }) }
+            return joinPath(lowerPath(of: parent), redirect)
+        }
+        return joinPath(lowerPath(of: parent), record.name)
     }
 
     /// Replaces a merged-empty upper directory that still holds markers with an empty opaque one, so
