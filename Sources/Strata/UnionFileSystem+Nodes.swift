@@ -4,6 +4,7 @@ extension UnionFileSystem {
     /// by `forget(_:count:)`. Serves FUSE `LOOKUP`.
     public func lookup(_ name: String, in parent: NodeID) throws(Errno) -> (node: NodeID, status: FileStatus) {
         try withEngine { (engine) throws(Errno) in
+            guard try engine.record(parent).isDirectory else { throw Errno.notDirectory }
             try engine.checkAccess(of: parent, .execute)
             let node = try engine.lookup(name, in: parent)
             engine.nodes[node]?.lookups += 1

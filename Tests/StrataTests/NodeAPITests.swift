@@ -1,0 +1,86 @@
+import Glibc
+import StrataTestSupport
+import Testing
+
+@testable import Strata
+
+@Suite("node API, inode numbers across filesystems, untouched lowers")
+struct NodeAPITests {
+    static let fixture = LayerFixture(lowers: [
+        Layer([.file("d/a", "1"), .file("d/b", "2"), .directory("e")]),
+        Layer([.file("d/c", "3"), .symlink("l", to: "d/a")]),
+    ])
+
+    @Test("lookups are counted and forget releases the node; the root is never released")
+    func lookupAndForget() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        let union = stack.union
+        let directory = try union.lookup("d", in: .root)
+        #expect(directory.status.kind == .directory)
+        let file = try union.lookup("a", in: directory.node)
+        let again = try union.lookup("a", in: directory.node)
+        #expect(file.node == again.node)
+        #expect(file.status.inode == again.status.inode)
+        #expect(failure { _ = try union.lookup("missing", in: directory.node) } == .noSuchFileOrDirectory)
+        #expect(failure { _ = try union.lookup("x", in: file.node) } == .notDirectory)
+        try union.remove("a", in: directory.node, directory: false)
+        // Still referenced by the kernel: the node outlives its name until forgotten.
+        #expect(try union.withEngine { (engine) throws(Errno) in engine.nodes[file.node] != nil })
+        union.forget(file.node, count: 2)
+        #expect(try union.withEngine { (engine) throws(Errno) in engine.nodes[file.node] == nil })
+        union.forget(.root, count: 100)
+        #expect(try union.attributes(of: .root).kind == .directory)
+        #expect(failure { _ = try union.attributes(of: file.node) } == .staleNFSFileHandle)
+        #expect(try union.readLink(try union.lookup("l", in: .root).node) == "d/a")
+        #expect(try union.fileSystemStatus().blockSize > 0)
+        let created = try union.createFile("new", in: directory.node, flags: O_WRONLY, permissions: 0o640)
+        #expect(created.status.permissions == 0o640)
+        #expect(try created.descriptor.write(Array("hello".utf8), at: 0) == 5)
+        try created.descriptor.synchronize()
+        try? created.descriptor.close()
+        #expect(try stack.read("d/new") == "hello")
+    }
+
+    @Test("layers on different filesystems get distinct inode-number namespaces (xino)")
+    func inodeNamespaces() throws {
+        let shm = "/dev/shm/strata-xino-\(getpid())"
+        mkdir(shm, 0o755)
+        defer { try? TemporaryDirectory.removeTree(shm) }
+        let tmpfsLayers = try LayerFixture(lowers: [Layer([.file("t", "on tmpfs")])]).build(in: shm)
+        let stack = try Stack(Self.fixture)
+        stack.union.close()
+        defer { stack.close() }
+        let union = try UnionFileSystem(UnionConfiguration(
+            lowers: [FilePath(tmpfsLayers.lowers[0])] + stack.layers.lowers.map { FilePath($0) },
+            upper: FilePath(stack.layers.upper), work: FilePath(stack.layers.work)))
+        defer { union.close() }
+        let onTmpfs = try union.status("t")
+        let onExt4 = try union.status("d/a")
+        #expect(onTmpfs.inode >> 56 == 1, "the tmpfs lower is the second filesystem: namespace 1")
+        #expect(onExt4.inode >> 56 == 0, "lowers on the upper's filesystem keep namespace 0")
+        #expect(onTmpfs.device == onExt4.device, "one st_dev for the whole union")
+        let entry = try #require(try union.contentsOfDirectory("").first { $0.name == "t" })
+        #expect(entry.inode == onTmpfs.inode)
+    }
+
+    @Test("no operation ever writes to a lower layer")
+    func lowersUntouched() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        let before = try stack.layers.lowers.map { try TreeSnapshot.directory($0, xattrs: .upperLayer) }
+        let union = stack.union
+        try stack.write("d/a", "changed")
+        try union.setPermissions("d/b", 0o600)
+        try union.setOwner("d/c", user: 5, group: 5)
+        try union.setExtendedAttribute("user.x", of: "e", to: [1])
+        try union.removeFile("d/c")
+        try union.rename("d", to: "moved")
+        try union.makeHardLink("moved/h", to: "moved/a")
+        try union.removeFile("l")
+        try union.removeDirectory("e")
+        try union.truncate("moved/b", to: 0)
+        let after = try stack.layers.lowers.map { try TreeSnapshot.directory($0, xattrs: .upperLayer) }
+        #expect(before == after)
+    }
+}
