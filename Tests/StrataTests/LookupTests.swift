@@ -148,3 +148,24 @@ struct LookupTests {
         #expect(copied.dataSource?.layer == .lower(0))
     }
 }
+
+@Suite("redirects in lower layers")
+struct LowerRedirectTests {
+    @Test("a kernel upper reused as a lower layer keeps its renamed directories merged", arguments: ["old", "/deep/old"])
+    func lowerRedirects(redirect: String) throws {
+        let stack = try Stack(LayerFixture(lowers: [
+            Layer([
+                .directory("moved", xattrs: ["trusted.overlay.redirect": redirect]),
+                .file("moved/own", "from the renaming layer"),
+                .whiteout(redirect.hasPrefix("/") ? "deep/old" : "old"),
+            ]),
+            Layer([
+                .file("old/x", "lower content"), .file("deep/old/x", "lower content"),
+            ]),
+        ]))
+        defer { stack.close() }
+        #expect(try stack.names("moved") == ["own", "x"])
+        #expect(try stack.read("moved/x") == "lower content")
+        #expect(try stack.union.origin(of: "moved").merged.map(\.path) == [redirect.hasPrefix("/") ? "deep/old" : "old"])
+    }
+}

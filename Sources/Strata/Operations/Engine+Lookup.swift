@@ -157,7 +157,7 @@ extension Engine {
             for mergeLayer in entry.mergeLayers {
                 stack.append(try lowerDirectory(of: parent, layer: mergeLayer).appending(name))
             }
-            record.lowerStack = try trimOpaque(stack)
+            record.lowerStack = try finishStack(stack, parent: parent)
         } else {
             record.lowerObject = LowerObject(directory: directory, name: name)
             if status.linkCount > 1 {
@@ -200,13 +200,13 @@ extension Engine {
                 record.lowerStack = []
             } else if let redirect {
                 record.redirect = redirect
-                record.lowerStack = try trimOpaque(resolveRedirect(redirect, parent: parent))
+                record.lowerStack = try finishStack(resolveRedirect(redirect, parent: parent), parent: parent)
             } else {
                 var stack: [LowerDirectory] = []
                 for mergeLayer in entry.mergeLayers {
                     stack.append(try lowerDirectory(of: parent, layer: mergeLayer).appending(name))
                 }
-                record.lowerStack = try trimOpaque(stack)
+                record.lowerStack = try finishStack(stack, parent: parent)
             }
         } else {
             if kind == .regular, readPrivate(\.metacopy, at: name, in: parentDirectory) != nil {
@@ -264,17 +264,21 @@ extension Engine {
         return nil
     }
 
-    /// The lower directories a redirected upper directory merges with.
+    /// The lower directories a redirected directory merges with, in the layers below `layer` (all
+    /// lowers for a redirect read in the upper layer).
     ///
-    /// An absolute redirect (`/a/b`) is looked up from the root of every lower layer; a relative one
-    /// names a sibling in the parent's lower directories (kernel `redirect_dir`).
-    func resolveRedirect(_ redirect: String, parent: ParentSite) throws(Errno) -> [LowerDirectory] {
+    /// An absolute redirect (`/a/b`) is looked up from the root of each of those layers; a relative one
+    /// names a sibling in the parent's lower directories (kernel `redirect_dir`). A non-directory or a
+    /// symlink in the way ends the merge, as a non-directory would.
+    func resolveRedirect(_ redirect: String, parent: ParentSite, below layer: Int = -1) -> [LowerDirectory] {
         var candidates: [LowerDirectory] = []
         if redirect.hasPrefix("/") {
             let path = redirect.split(separator: "/").joined(separator: "/")
-            for layer in layers.lowers { candidates.append(LowerDirectory(layer: layer.index, path: path)) }
+            for lower in layers.lowers where lower.index > layer {
+                candidates.append(LowerDirectory(layer: lower.index, path: path))
+            }
         } else {
-            candidates = parent.lowerStack.map { $0.appending(redirect) }
+            candidates = parent.lowerStack.filter { $0.layer > layer }.map { $0.appending(redirect) }
         }
         var stack: [LowerDirectory] = []
         for candidate in candidates {
@@ -286,7 +290,6 @@ extension Engine {
             } catch where error == .noSuchFileOrDirectory {
                 continue
             } catch {
-                // A non-directory or a symlink in the way ends the merge, as a non-directory would.
                 break
             }
             guard kind == .directory else { break }
@@ -295,24 +298,39 @@ extension Engine {
         return stack
     }
 
-    /// Cuts a stack of lower directories after the first opaque one.
-    func trimOpaque(_ stack: [LowerDirectory]) throws(Errno) -> [LowerDirectory] {
-        guard stack.count > 1 else { return stack }
+    /// Finishes the lower stack of a directory from its candidate lower directories, top first: the
+    /// stack ends after an opaque one, and where one carries a redirect (a kernel upper reused as a
+    /// lower layer), the layers below it merge the redirected path instead of the name.
+    func finishStack(_ candidates: [LowerDirectory], parent: ParentSite) throws(Errno) -> [LowerDirectory] {
+        var remaining = candidates
         var result: [LowerDirectory] = []
-        for directory in stack {
+        var index = 0
+        let bottom = layers.lowers.count - 1
+        while index < remaining.count {
+            let directory = remaining[index]
             result.append(directory)
-            if directory != stack.last, try isOpaqueLowerDirectory(directory) { break }
+            // Nothing lies below the bottom layer: its marks cannot change the stack.
+            if directory.layer == bottom { break }
+            let marks = try lowerDirectoryMarks(directory)
+            if marks.opaque { break }
+            if let redirect = marks.redirect {
+                remaining = Array(remaining.prefix(index + 1))
+                    + resolveRedirect(redirect, parent: parent, below: directory.layer)
+            }
+            index += 1
         }
         return result
     }
 
-    private func isOpaqueLowerDirectory(_ directory: LowerDirectory) throws(Errno) -> Bool {
+    /// The opaque mark (any format) and the redirect of one lower directory.
+    private func lowerDirectoryMarks(_ directory: LowerDirectory) throws(Errno) -> (opaque: Bool, redirect: String?) {
         try withLowerDirectory(directory) { (descriptor) throws(Errno) in
-            if LayerDirectory.attribute(\.opaque, of: descriptor) == "y" { return true }
+            let redirect = LayerDirectory.attribute(\.redirect, of: descriptor)
+            if LayerDirectory.attribute(\.opaque, of: descriptor) == "y" { return (true, redirect) }
             if let value = try? descriptor.extendedAttribute("user.fuseoverlayfs.opaque"), value == Array("y".utf8) {
-                return true
+                return (true, redirect)
             }
-            return (try? descriptor.status(at: PrivateNames.opaqueMarker)) != nil
+            return ((try? descriptor.status(at: PrivateNames.opaqueMarker)) != nil, redirect)
         }
     }
 
