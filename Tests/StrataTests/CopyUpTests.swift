@@ -65,6 +65,36 @@ struct CopyUpTests {
         #expect(try stack.union.status("etc/conf").permissions == 0o600)
     }
 
+    @Test("a chown -R of a large lower tree copies no data")
+    func recursiveChownIsCheap() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-chown")
+        defer { try? directory.remove() }
+        let blob = [UInt8](repeating: 0x5A, count: 256 << 10)
+        let layers = try LayerFixture(lowers: [
+            Layer((0..<200).map { FixtureEntry.file("tree/d\($0 % 10)/f\($0)", bytes: blob) })
+        ]).build(in: directory.path)
+        let union = try UnionFileSystem(UnionConfiguration(
+            lowers: [FilePath(layers.lowers[0])], upper: FilePath(layers.upper), work: FilePath(layers.work)))
+        defer { union.close() }
+        func walk(_ path: FilePath) throws {
+            try union.setOwner(path, user: 4242, group: 4242)
+            guard try union.status(path).kind == .directory else { return }
+            for entry in try union.contentsOfDirectory(path) { try walk(path.appending(entry.name)) }
+        }
+        try walk("tree")
+        #expect(try union.status("tree/d3/f13").user == 4242)
+        var allocated: Int64 = 0
+        for index in 0..<200 {
+            let upper = try openDirectory(layers.upper + "/tree/d\(index % 10)")
+            allocated += try upper.status(at: "f\(index)").blocks * 512
+            try? upper.close()
+        }
+        #expect(allocated < 200 * 8192, "50 MiB of lower data, and the upper holds none of it")
+        let file = try union.open("tree/d3/f13", .readOnly)
+        defer { file.close() }
+        #expect(try file.read(count: 4, at: 1000) == [0x5A, 0x5A, 0x5A, 0x5A])
+    }
+
     @Test("copy-up of symlinks, fifos and read-only files keeps their kind and mode")
     func specialObjects() throws {
         let stack = try Stack(Self.fixture)
