@@ -29,7 +29,11 @@ extension UnionFileSystem {
 
     /// Serves FUSE `SETATTR`.
     public func setAttributes(of node: NodeID, _ changes: AttributeChanges) throws(Errno) -> FileStatus {
-        try withEngine { (engine) throws(Errno) in try engine.setAttributes(of: node, changes) }
+        if changes.size != nil {
+            try withEngine { (engine) throws(Errno) in try engine.validateAttributeChange(of: node, changes) }
+            try copyDataUp(node)
+        }
+        return try withEngine { (engine) throws(Errno) in try engine.setAttributes(of: node, changes) }
     }
 
     /// Serves FUSE `READLINK`.
@@ -39,7 +43,11 @@ extension UnionFileSystem {
 
     /// Opens a node with `open(2)` flags; the caller owns the descriptor. Serves FUSE `OPEN`.
     public func openDescriptor(_ node: NodeID, flags: Int32) throws(Errno) -> FileDescriptor {
-        try withEngine { (engine) throws(Errno) in try engine.open(node, flags: flags) }
+        if Engine.opensForWriting(flags) {
+            try withEngine { (engine) throws(Errno) in try engine.validateOpen(node, flags: flags) }
+            try copyDataUp(node)
+        }
+        return try withEngine { (engine) throws(Errno) in try engine.open(node, flags: flags) }
     }
 
     /// Creates and opens a regular file. Serves FUSE `CREATE`.

@@ -35,6 +35,16 @@ extension UnionFileSystem {
         permissions: UInt32 = 0o644
     ) throws(Errno) -> UnionFile {
         let flags = access.rawValue | (options.rawValue & (openCreate | openExclusive | openTruncate | openAppend))
+        if Engine.opensForWriting(flags) && flags & openExclusive == 0 {
+            // An existing file's data comes up first, without the engine lock held during the copy.
+            let existing = try withEngine { (engine) throws(Errno) -> NodeID? in
+                let (parent, name) = try engine.resolveParent(path)
+                guard let node = try? engine.lookup(name, in: parent) else { return nil }
+                try engine.validateOpen(node, flags: flags)
+                return node
+            }
+            if let existing { try copyDataUp(existing) }
+        }
         let (node, descriptor) = try withEngine { (engine) throws(Errno) -> (NodeID, FileDescriptor) in
             let (parent, name) = try engine.resolveParent(path)
             if flags & openCreate != 0 {
@@ -134,6 +144,14 @@ extension UnionFileSystem {
     }
 
     private func setAttributes(_ path: FilePath, _ changes: AttributeChanges) throws(Errno) {
+        if changes.size != nil {
+            let node = try withEngine { (engine) throws(Errno) -> NodeID in
+                let node = try engine.resolve(path)
+                try engine.validateAttributeChange(of: node, changes)
+                return node
+            }
+            try copyDataUp(node)
+        }
         try withEngine { (engine) throws(Errno) in
             let node = try engine.resolve(path)
             _ = try engine.setAttributes(of: node, changes)

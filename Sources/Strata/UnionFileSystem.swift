@@ -15,6 +15,9 @@ public final class UnionFileSystem: Sendable {
     /// Whose rights the path API checks: the configuration's, else this process's at open time.
     public let credentials: Credentials
     let engine: Mutex<Engine>
+    /// One gate per node whose data is being copied up, taken before the engine lock (lock order:
+    /// gate, then engine). A second writer of the same file waits at the gate and finds the work done.
+    let copyUpGates = Mutex<[NodeID: CopyUpGate]>([:])
     private let layers: LayerStack
     private let closed = Mutex(false)
 
@@ -54,6 +57,29 @@ public final class UnionFileSystem: Sendable {
 
     deinit { close() }
 
+    /// Brings node `node`'s data into the upper layer, copying the bytes without holding the engine
+    /// lock (see `DataCopyPlan`). Call before an operation that writes the data.
+    func copyDataUp(_ node: NodeID) throws(Errno) {
+        guard try withEngine({ (engine) throws(Errno) in try engine.needsDataCopy(node) }) else { return }
+        let gate = copyUpGates.withLock { (gates: inout [NodeID: CopyUpGate]) -> CopyUpGate in
+            if let gate = gates[node] { return gate }
+            let gate = CopyUpGate()
+            gates[node] = gate
+            return gate
+        }
+        defer { copyUpGates.withLock { (gates: inout [NodeID: CopyUpGate]) in gates[node] = nil } }
+        try gate.serialize { () throws(Errno) in
+            guard let plan = try withEngine({ (engine) throws(Errno) in try engine.dataCopyPlan(node) }) else { return }
+            do throws(Errno) {
+                try plan.copyData()
+            } catch {
+                try? withEngine { (engine) throws(Errno) in engine.abandonDataCopy(plan) }
+                throw error
+            }
+            try withEngine { (engine) throws(Errno) in try engine.finishDataCopy(plan) }
+        }
+    }
+
     func withEngine<Result: Sendable>(
         as caller: Credentials? = nil, _ body: (inout Engine) throws(Errno) -> Result
     ) throws(Errno) -> Result {
@@ -63,5 +89,14 @@ public final class UnionFileSystem: Sendable {
             engine.caller = caller
             return try body(&engine)
         }
+    }
+}
+
+/// Serializes the data copy-ups of one node.
+final class CopyUpGate: Sendable {
+    private let lock = Mutex(())
+
+    func serialize(_ body: () throws(Errno) -> Void) throws(Errno) {
+        try lock.withLock { (_: inout ()) throws(Errno) in try body() }
     }
 }

@@ -137,6 +137,45 @@ struct CopyUpTests {
         #expect(try reader.read(count: 4, at: size / 2) == [0, 0, 0, 0])
     }
 
+    @Test("readers during a large copy-up see the whole old content, never a partial copy")
+    func readersDuringCopyUp() async throws {
+        let directory = try TemporaryDirectory(prefix: "strata-big")
+        defer { try? directory.remove() }
+        let chunk = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let layers = try LayerFixture(lowers: [Layer([.file("big", bytes: []), .file("small", "s")])])
+            .build(in: directory.path)
+        let writer = open(layers.lowers[0] + "/big", O_WRONLY)
+        for index in 0..<48 { _ = chunk.withUnsafeBytes { pwrite(writer, $0.baseAddress, $0.count, off_t(index << 20)) } }
+        close(writer)
+        let union = try UnionFileSystem(UnionConfiguration(
+            lowers: [FilePath(layers.lowers[0])], upper: FilePath(layers.upper), work: FilePath(layers.work),
+            durability: .volatile))
+        defer { union.close() }
+        let probe = Int64(47 << 20) + 12_345
+        let expected = Array(chunk[12_345..<12_345 + 64])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let file = try union.open("big", .writeOnly)
+                file.close()
+            }
+            group.addTask {
+                for _ in 0..<200 {
+                    let reader = try union.open("big", .readOnly)
+                    let bytes = try reader.read(count: 64, at: probe)
+                    reader.close()
+                    #expect(bytes == expected)
+                    #expect(try union.status("small").size == 1)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try union.origin(of: "big").top.layer == .upper)
+        let reader = try union.open("big", .readOnly)
+        defer { reader.close() }
+        #expect(try reader.read(count: 64, at: probe) == expected)
+        #expect(try union.status("big").size == 48 << 20)
+    }
+
     @Test("concurrent copy-ups of one file do the work once and lose nothing")
     func concurrentCopyUp() async throws {
         let stack = try Stack(LayerFixture(lowers: [Layer([.file("shared", String(repeating: ".", count: 64))])]))

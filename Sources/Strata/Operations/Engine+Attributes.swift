@@ -62,16 +62,7 @@ extension Engine {
     /// `AT_SYMLINK_NOFOLLOW`. `EOPNOTSUPP` for a mode change on a symlink, `EISDIR` for a directory
     /// size change, `EINVAL` for a negative size.
     mutating func setAttributes(of id: NodeID, _ changes: AttributeChanges) throws(Errno) -> FileStatus {
-        let record = try record(id)
-        if changes.mode != nil && record.kind == .symbolicLink { throw Errno.notSupported }
-        try checkAttributeChange(of: id, changes)
-        if let size = changes.size {
-            guard record.kind != .directory else { throw Errno.isDirectory }
-            // A final symlink is never followed: `open(O_NOFOLLOW)` then `ftruncate` answers ELOOP.
-            guard record.kind != .symbolicLink else { throw Errno.tooManySymbolicLinkLevels }
-            guard record.kind == .regular else { throw Errno.invalidArgument }
-            guard size >= 0 else { throw Errno.invalidArgument }
-        }
+        try validateAttributeChange(of: id, changes)
         // As the kernel's setattr: the name itself comes up (an indexed group gets its upper link).
         try copyUpName(id, withData: changes.size != nil)
         let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, name) throws(Errno) in
@@ -91,6 +82,20 @@ extension Engine {
         }
         try withUpperObject(id, apply)
         return try attributes(of: id)
+    }
+
+    /// The checks of `setAttributes` that come before any copy-up.
+    func validateAttributeChange(of id: NodeID, _ changes: AttributeChanges) throws(Errno) {
+        let record = try record(id)
+        if changes.mode != nil && record.kind == .symbolicLink { throw Errno.notSupported }
+        try checkAttributeChange(of: id, changes)
+        if let size = changes.size {
+            guard record.kind != .directory else { throw Errno.isDirectory }
+            // A final symlink is never followed: `open(O_NOFOLLOW)` then `ftruncate` answers ELOOP.
+            guard record.kind != .symbolicLink else { throw Errno.tooManySymbolicLinkLevels }
+            guard record.kind == .regular else { throw Errno.invalidArgument }
+            guard size >= 0 else { throw Errno.invalidArgument }
+        }
     }
 
     /// Decodes the kernel's `overlay.nlink` (`U+N`, `U-N`, `L+N`…); nil when malformed.

@@ -10,7 +10,7 @@ extension Engine {
     /// fills it in place and drops the mark only once the data is on disk.
     ///
     /// Throws `EROFS` without an upper layer, `ENOENT` for a node that lost its name.
-    mutating func copyUp(_ id: NodeID, withData: Bool = false) throws(Errno) {
+    mutating func copyUp(_ id: NodeID, withData: Bool = false, prebuilt: String? = nil) throws(Errno) {
         let record = try record(id)
         if record.inUpper {
             if withData && record.metacopy { try completeMetacopy(record) }
@@ -20,7 +20,7 @@ extension Engine {
         guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
         try copyUp(parent)
         let group = isLowerHardLinkGroup(record)
-        let temporary = try buildCopy(of: record, withData: withData)
+        let temporary = try buildCopy(of: record, withData: withData, prebuilt: prebuilt)
         let parentDirectory = try openUpperDirectory(parent)
         defer { try? parentDirectory.close() }
         do throws(Errno) {
@@ -50,9 +50,11 @@ extension Engine {
     }
 
     /// Builds the upper copy of a lower object in the work directory and returns its temporary name.
-    private mutating func buildCopy(of record: NodeRecord, withData: Bool) throws(Errno) -> String {
+    private mutating func buildCopy(of record: NodeRecord, withData: Bool, prebuilt: String? = nil) throws(Errno)
+        -> String
+    {
         let upper = try upperLayer()
-        let temporary = makeTemporaryName()
+        let temporary = prebuilt ?? makeTemporaryName()
         let metadataOnly = !withData && record.kind == .regular
         do throws(Errno) {
             if record.isDirectory {
@@ -64,9 +66,12 @@ extension Engine {
             } else {
                 guard let source = record.lowerObject, let status = record.lowerStatus else { throw Errno.ioError }
                 try withLowerDirectory(source.directory) { (directory) throws(Errno) in
-                    try createCopy(
-                        of: source.name, in: directory, status: status, kind: record.kind, metadataOnly: metadataOnly,
-                        at: temporary, in: upper.temporaries)
+                    // A prebuilt temporary already holds the data, copied outside the engine lock.
+                    if prebuilt == nil {
+                        try createCopy(
+                            of: source.name, in: directory, status: status, kind: record.kind,
+                            metadataOnly: metadataOnly, at: temporary, in: upper.temporaries)
+                    }
                     try copyMetadata(
                         from: directory, source.name, to: upper.temporaries, temporary, status: status, record: record,
                         metacopy: metadataOnly)
@@ -176,7 +181,7 @@ extension Engine {
             } else {
                 let source = try directory.open(at: name, flags: openReadOnly)
                 defer { try? source.close() }
-                try copyData(from: source, to: target, size: status.size)
+                try DataCopy.copy(from: source, to: target, size: status.size)
                 if layers.durability == .synchronous { try target.synchronize() }
             }
         case .symbolicLink:
@@ -185,49 +190,6 @@ extension Engine {
             throw Errno.isDirectory
         default:
             try work.createNode(at: temporary, mode: kind.modeBits | 0o600, device: status.specialDevice)
-        }
-    }
-
-    /// Copies bytes from `source` to `target`, by reflink if the filesystem shares extents, else
-    /// segment by segment over `SEEK_DATA`/`SEEK_HOLE` so holes stay holes.
-    func copyData(from source: FileDescriptor, to target: FileDescriptor, size: Int64) throws(Errno) {
-        guard size > 0 else { return }
-        if (try? target.cloneContents(of: source)) != nil { return }
-        var offset: Int64 = 0
-        while offset < size {
-            var start = offset
-            var end = size
-            do {
-                guard let data = try source.nextData(from: offset) else { break }
-                start = data
-                end = min(try source.nextHole(from: data), size)
-            } catch where error == .invalidArgument || error == .notSupported {
-                // No hole reporting here: the rest is data.
-            }
-            try copyRange(from: source, to: target, start: start, end: end)
-            offset = end
-        }
-        try target.truncate(to: size)
-    }
-
-    private func copyRange(from source: FileDescriptor, to target: FileDescriptor, start: Int64, end: Int64)
-        throws(Errno)
-    {
-        var position = start
-        while position < end {
-            let copied: Int64
-            do {
-                copied = try target.copyRange(
-                    from: source, sourceOffset: position, offset: position, count: end - position)
-            } catch where error == .improperLink || error == .invalidArgument || error == .noFunction
-                || error == .notSupported
-            {
-                let bytes = try source.read(count: Int(min(end - position, 1 << 20)), at: position)
-                guard !bytes.isEmpty else { return }
-                copied = Int64(try target.write(bytes, at: position))
-            }
-            guard copied > 0 else { return }
-            position += copied
         }
     }
 
@@ -285,7 +247,7 @@ extension Engine {
             try withLowerDirectory(source.directory) { (lowerDirectory) throws(Errno) in
                 let data = try lowerDirectory.open(at: source.name, flags: openReadOnly)
                 defer { try? data.close() }
-                try copyData(from: data, to: target, size: min(size, status.size))
+                try DataCopy.copy(from: data, to: target, size: min(size, status.size))
             }
             try target.truncate(to: size)
             if layers.durability == .synchronous { try target.synchronize() }

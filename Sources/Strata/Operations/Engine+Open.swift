@@ -7,15 +7,8 @@ extension Engine {
     /// opened for writing, `ELOOP` for a symlink (the union never follows a final symlink),
     /// `EROFS` for a write without an upper layer. Serves FUSE `OPEN`.
     mutating func open(_ id: NodeID, flags: Int32) throws(Errno) -> FileDescriptor {
-        let record = try record(id)
-        let access = flags & openAccessMask
-        let writes = access != openReadOnly || flags & openTruncate != 0
-        if record.kind == .symbolicLink { throw Errno.tooManySymbolicLinkLevels }
-        if record.kind == .directory && writes { throw Errno.isDirectory }
-        var wanted: Access = []
-        if access != openWriteOnly { wanted.insert(.read) }
-        if writes { wanted.insert(.write) }
-        try checkAccess(of: id, wanted)
+        try validateOpen(id, flags: flags)
+        let writes = Self.opensForWriting(flags)
         let passed = flags & ~(openCreate | openExclusive)
         if writes {
             try copyUpName(id, withData: true)
@@ -33,6 +26,22 @@ extension Engine {
         return try withLowerDirectory(source.directory) { (directory) throws(Errno) in
             try directory.open(at: source.name, flags: passed)
         }
+    }
+
+    static func opensForWriting(_ flags: Int32) -> Bool {
+        flags & openAccessMask != openReadOnly || flags & openTruncate != 0
+    }
+
+    /// The checks of `open` that come before any copy-up: type (`ELOOP`, `EISDIR`) and access (`EACCES`).
+    func validateOpen(_ id: NodeID, flags: Int32) throws(Errno) {
+        let record = try record(id)
+        let writes = Self.opensForWriting(flags)
+        if record.kind == .symbolicLink { throw Errno.tooManySymbolicLinkLevels }
+        if record.kind == .directory && writes { throw Errno.isDirectory }
+        var wanted: Access = []
+        if flags & openAccessMask != openWriteOnly { wanted.insert(.read) }
+        if writes { wanted.insert(.write) }
+        try checkAccess(of: id, wanted)
     }
 
     /// A snapshot of a merged directory for one open handle: `.` and `..` first, then upper entries,
