@@ -38,9 +38,9 @@ struct LayerDirectory {
     /// Reads an open directory (`O_RDONLY | O_DIRECTORY`).
     static func read(_ directory: FileDescriptor) throws(Errno) -> LayerDirectory {
         var result = LayerDirectory()
-        let opaqueValue = Self.attribute(\.opaque, of: directory)
-        result.isOpaque = opaqueValue == "y" || Self.fuseOverlayOpaque(directory)
-        let mayHoldAttributeWhiteouts = opaqueValue == "x"
+        let marks = PrivateMarks.read(in: directory)
+        result.isOpaque = marks.isOpaque
+        let mayHoldAttributeWhiteouts = marks.opaque == "x"
         var position = 0
         for record in try directory.readDirectoryRecords() {
             let name = record.name
@@ -74,7 +74,7 @@ struct LayerDirectory {
                     continue
                 }
             }
-            if kind == .regular && mayHoldAttributeWhiteouts && Self.isAttributeWhiteout(name, in: directory) {
+            if kind == .regular && mayHoldAttributeWhiteouts && PrivateMarks.read(at: name, in: directory).whiteout {
                 result.markWhiteout(name, position: position)
                 position += 1
                 continue
@@ -109,14 +109,5 @@ struct LayerDirectory {
             }
         }
         return nil
-    }
-
-    private static func fuseOverlayOpaque(_ directory: FileDescriptor) -> Bool {
-        guard let value = try? directory.extendedAttribute("user.fuseoverlayfs.opaque") else { return false }
-        return value == Array("y".utf8)
-    }
-
-    private static func isAttributeWhiteout(_ name: String, in directory: FileDescriptor) -> Bool {
-        MetadataAttributes.all.contains { (try? directory.extendedAttribute($0.whiteout, at: name)) != nil }
     }
 }

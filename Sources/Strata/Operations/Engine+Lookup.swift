@@ -182,10 +182,8 @@ extension Engine {
         let parentDirectory = try openUpperDirectory(parent.id)
         defer { try? parentDirectory.close() }
         let status = try parentDirectory.status(at: name)
-        var inode = layers.unionInode(device: upper.device, inode: status.inode)
-        if let origin = readPrivate(\.origin, at: name, in: parentDirectory), let value = UInt64(origin) {
-            inode = value
-        }
+        let marks = PrivateMarks.read(at: name, in: parentDirectory)
+        let inode = marks.origin ?? layers.unionInode(device: upper.device, inode: status.inode)
         if kind != .directory, let existing = nodesByInode[inode], nodes[existing] != nil {
             nodes[existing]?.parent = parent.id
             nodes[existing]?.name = name
@@ -193,9 +191,10 @@ extension Engine {
         }
         let id = allocateNodeID()
         var record = NodeRecord(id: id, parent: parent.id, name: name, kind: kind, inode: inode, inUpper: true)
-        let redirect = readPrivate(\.redirect, at: name, in: parentDirectory)
+        let redirect = marks.redirect
         if kind == .directory {
-            let opaque = entry.upperWhiteout != nil || isOpaqueDirectory(name, in: parentDirectory)
+            let opaque = entry.upperWhiteout != nil || marks.isOpaque
+                || (try? parentDirectory.status(at: name + "/" + PrivateNames.opaqueMarker)) != nil
             if opaque {
                 record.lowerStack = []
             } else if let redirect {
@@ -209,7 +208,7 @@ extension Engine {
                 record.lowerStack = try finishStack(stack, parent: parent)
             }
         } else {
-            if kind == .regular, readPrivate(\.metacopy, at: name, in: parentDirectory) != nil {
+            if kind == .regular, marks.metacopy {
                 record.metacopy = true
                 record.redirect = redirect
                 guard let source = try metacopySource(name, redirect: redirect, entry: entry, parent: parent) else {
@@ -325,21 +324,15 @@ extension Engine {
     /// The opaque mark (any format) and the redirect of one lower directory.
     private func lowerDirectoryMarks(_ directory: LowerDirectory) throws(Errno) -> (opaque: Bool, redirect: String?) {
         try withLowerDirectory(directory) { (descriptor) throws(Errno) in
-            let redirect = LayerDirectory.attribute(\.redirect, of: descriptor)
-            if LayerDirectory.attribute(\.opaque, of: descriptor) == "y" { return (true, redirect) }
-            if let value = try? descriptor.extendedAttribute("user.fuseoverlayfs.opaque"), value == Array("y".utf8) {
-                return (true, redirect)
-            }
-            return ((try? descriptor.status(at: PrivateNames.opaqueMarker)) != nil, redirect)
+            let marks = PrivateMarks.read(in: descriptor)
+            if marks.isOpaque { return (true, marks.redirect) }
+            return ((try? descriptor.status(at: PrivateNames.opaqueMarker)) != nil, marks.redirect)
         }
     }
 
     /// Whether the upper directory `name` inside `parent` is opaque.
     func isOpaqueDirectory(_ name: String, in parent: FileDescriptor) -> Bool {
-        if LayerDirectory.attribute(\.opaque, of: parent, at: name) == "y" { return true }
-        if let value = try? parent.extendedAttribute("user.fuseoverlayfs.opaque", at: name), value == Array("y".utf8) {
-            return true
-        }
+        if PrivateMarks.read(at: name, in: parent).isOpaque { return true }
         return (try? parent.status(at: name + "/" + PrivateNames.opaqueMarker)) != nil
     }
 
