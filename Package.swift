@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataSystem", targets: ["StrataSystem"]),
+        .library(name: "StrataFUSE", targets: ["StrataFUSE"]),
         .executable(name: "strata", targets: ["strata"]),
     ],
     dependencies: [
@@ -31,9 +32,15 @@ let package = Package(
             dependencies: ["StrataSystem", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: fenced
         ),
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .target(
+            name: "StrataFUSE",
+            dependencies: ["Strata", "CFuse3"],
+            swiftSettings: bridge
+        ),
         .executableTarget(
             name: "strata",
-            dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Strata", "StrataFUSE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fenced
         ),
         .target(
@@ -44,6 +51,7 @@ let package = Package(
         .testTarget(name: "StrataSystemTests", dependencies: ["StrataSystem"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(name: "DifferentialTests", dependencies: ["Strata", "StrataTestSupport"]),
+        .testTarget(name: "StrataFUSETests", dependencies: ["Strata", "StrataFUSE", "StrataTestSupport"]),
         .executableTarget(
             name: "CoreBenchmarks",
             dependencies: ["Strata", .product(name: "Benchmark", package: "benchmark")],

@@ -6,7 +6,7 @@ struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "A copy-on-write union filesystem: read-only lower layers under one writable upper.",
-        subcommands: [Demo.self, Tree.self, Origin.self])
+        subcommands: [Demo.self, Tree.self, Origin.self, Mount.self, Unmount.self])
 }
 
 /// The union options shared by the commands that open a stack.

@@ -17,7 +17,8 @@ public final class KernelBackend: Backend {
     /// The merged root (the mount point).
     public let root: String
     public let upperDirectory: String
-    private let overlay: KernelOverlay?
+    /// Takes the mount down (the kernel overlay's unmount, or a FUSE mount's).
+    private let unmount: (() throws(HarnessError) -> Void)?
     private var finished = false
     /// O_PATH descriptor of the merged root, opened lazily (after the mount).
     private var rootDescriptor: Int32 = -1
@@ -26,7 +27,8 @@ public final class KernelBackend: Backend {
     public init(layers: BuiltLayers, mountPoint: String, options: String = KernelOverlay.featureOptions,
                 name: String = "kernel") throws(HarnessError) {
         Self.clearUmask()
-        self.overlay = try KernelOverlay(layers: layers, mountPoint: mountPoint, options: options)
+        let overlay = try KernelOverlay(layers: layers, mountPoint: mountPoint, options: options)
+        self.unmount = { () throws(HarnessError) in try overlay.unmount() }
         self.root = mountPoint
         self.upperDirectory = layers.upper
         self.name = name
@@ -35,9 +37,20 @@ public final class KernelBackend: Backend {
     /// Runs operations directly on `root` (no overlay): for testing the harness itself.
     public init(directory root: String, name: String = "directory") {
         Self.clearUmask()
-        self.overlay = nil
+        self.unmount = nil
         self.root = root
         self.upperDirectory = root
+        self.name = name
+    }
+
+    /// Runs operations on a mount someone else made (a FUSE mount of `upperDirectory`'s union, say);
+    /// `unmount` takes it down at `finish()` or when the backend goes away, and must be safe to call twice.
+    public init(mountedAt root: String, upperDirectory: String, name: String,
+                unmount: @escaping () throws(HarnessError) -> Void) {
+        Self.clearUmask()
+        self.unmount = unmount
+        self.root = root
+        self.upperDirectory = upperDirectory
         self.name = name
     }
 
@@ -87,12 +100,12 @@ public final class KernelBackend: Backend {
             close(rootDescriptor)
             rootDescriptor = -1
         }
-        try overlay?.unmount()
+        try unmount?()
     }
 
     deinit {
         if rootDescriptor >= 0 { close(rootDescriptor) }
-        try? overlay?.unmount()
+        if !finished { try? unmount?() }
     }
 
     public func perform(_ operation: Operation) -> Outcome {

@@ -1,0 +1,195 @@
+import Strata
+
+/// Everything `strata mount` needs: the union's layers and the FUSE mount's behaviour.
+///
+/// Parsed from the overlayfs / fuse-overlayfs syntax (`-o lowerdir=A:B,upperdir=U,workdir=W,allow_other`)
+/// and from readable flags (`--lower A --lower B --upper U --work W`). Unknown options and contradictions are
+/// refused with a `StrataError` that names them: fuse-overlayfs silently ignores some, we do not.
+public struct MountOptions: Sendable, Hashable {
+    /// The layers, the whiteout format and the durability of copy-up.
+    public var union: UnionConfiguration
+    /// Let other users use the mount (`allow_other`); files they create are theirs.
+    public var allowOther: Bool
+    /// Let root use a mount made by another user (`allow_root`).
+    public var allowRoot: Bool
+    /// The kernel checks permissions against the attributes Strata reports (`default_permissions`, on by
+    /// default; `no_default_permissions` turns it off, and every caller then has the mounting process's rights).
+    public var defaultPermissions: Bool
+    /// Mount read-only (`ro`); implied when there is no upper layer.
+    public var readOnly: Bool
+    /// FUSE / VFS mount options given to the kernel as they are (`nosuid`, `nodev`, `noexec`, `noatime`,
+    /// `fsname=…`, `subtype=…`).
+    public var passThrough: [String]
+    /// How long the kernel may keep a name → node answer (positive and negative), in seconds.
+    public var entryTimeout: Double
+    /// How long the kernel may keep a node's attributes, in seconds.
+    public var attributeTimeout: Double
+    /// Log every request to standard error (`-d`).
+    public var debug: Bool
+
+    public init(
+        union: UnionConfiguration, allowOther: Bool = false, allowRoot: Bool = false,
+        defaultPermissions: Bool = true, readOnly: Bool = false, passThrough: [String] = [],
+        entryTimeout: Double = 1, attributeTimeout: Double = 1, debug: Bool = false
+    ) {
+        self.union = union
+        self.allowOther = allowOther
+        self.allowRoot = allowRoot
+        self.defaultPermissions = defaultPermissions
+        self.readOnly = readOnly
+        self.passThrough = passThrough
+        self.entryTimeout = entryTimeout
+        self.attributeTimeout = attributeTimeout
+        self.debug = debug
+    }
+
+    /// The union options, handed to `UnionConfiguration(options:)` unchanged (escapes included).
+    static let unionKeys: Set<String> = ["lowerdir", "upperdir", "workdir", "whiteout", "volatile"]
+    /// Flag options passed to the kernel unchanged, with the option each contradicts.
+    static let passThroughFlags: [String: String] = [
+        "nosuid": "suid", "suid": "nosuid", "nodev": "dev", "dev": "nodev", "noexec": "exec", "exec": "noexec",
+        "noatime": "atime", "atime": "noatime", "relatime": "noatime", "nodiratime": "",
+    ]
+    /// Valued options passed to the kernel unchanged.
+    static let passThroughKeys: Set<String> = ["fsname", "subtype"]
+
+    /// Parses `-o` option strings (each may hold several comma-separated options) and the readable
+    /// layer flags. `\,` `\:` and `\\` escape inside values, as for overlayfs.
+    ///
+    /// - Throws: `StrataError.Code.invalidOption` naming the unknown, repeated or contradictory option.
+    public init(
+        options: [String], lowers: [String] = [], upper: String? = nil, work: String? = nil, debug: Bool = false
+    ) throws(StrataError) {
+        var unionParts: [String] = []
+        var seen: [String: String] = [:]
+        var flags: Set<String> = []
+        var passThrough: [String] = []
+        var entryTimeout = 1.0
+        var attributeTimeout = 1.0
+        for text in options {
+            for option in try Self.split(text) where !option.isEmpty {
+                let (key, value) = Self.keyValue(option)
+                if let earlier = seen[key] {
+                    throw StrataError(.invalidOption, "option '\(key)' is given twice ('\(earlier)' and '\(option)')")
+                }
+                seen[key] = option
+                if Self.unionKeys.contains(key) {
+                    unionParts.append(option)
+                    continue
+                }
+                switch key {
+                case "allow_other", "allow_root", "default_permissions", "no_default_permissions", "ro", "rw":
+                    guard value == nil else { throw StrataError(.invalidOption, "option '\(key)' takes no value") }
+                    flags.insert(key)
+                case "entry_timeout", "attr_timeout", "timeout":
+                    guard let value, let seconds = Double(value), seconds >= 0, seconds.isFinite else {
+                        throw StrataError(.invalidOption, "option '\(key)' needs a number of seconds, not '\(value ?? "")'")
+                    }
+                    if key != "attr_timeout" { entryTimeout = seconds }
+                    if key != "entry_timeout" { attributeTimeout = seconds }
+                case _ where Self.passThroughFlags[key] != nil:
+                    guard value == nil else { throw StrataError(.invalidOption, "option '\(key)' takes no value") }
+                    passThrough.append(key)
+                case _ where Self.passThroughKeys.contains(key):
+                    guard let value, !value.isEmpty else { throw StrataError(.invalidOption, "option '\(key)' needs a value") }
+                    passThrough.append(option)
+                default:
+                    throw StrataError(.invalidOption, "unknown mount option '\(option)'")
+                }
+            }
+        }
+        for (key, opposite) in Self.passThroughFlags where !opposite.isEmpty && seen[key] != nil && seen[opposite] != nil {
+            throw StrataError(.invalidOption, "options '\(key)' and '\(opposite)' contradict each other")
+        }
+        for (a, b) in [("ro", "rw"), ("allow_other", "allow_root"), ("default_permissions", "no_default_permissions")]
+        where flags.contains(a) && flags.contains(b) {
+            throw StrataError(.invalidOption, "options '\(a)' and '\(b)' contradict each other")
+        }
+        if seen["timeout"] != nil, let other = seen["entry_timeout"] ?? seen["attr_timeout"] {
+            throw StrataError(.invalidOption, "options 'timeout' and '\(other)' contradict each other")
+        }
+
+        // The readable flags are another spelling of lowerdir/upperdir/workdir: one or the other.
+        for (flag, key, given) in [("--lower", "lowerdir", !lowers.isEmpty), ("--upper", "upperdir", upper != nil), ("--work", "workdir", work != nil)]
+        where given && seen[key] != nil {
+            throw StrataError(.invalidOption, "'\(flag)' and '-o \(key)=' both name the \(key); give one")
+        }
+        if !lowers.isEmpty { unionParts.append("lowerdir=" + lowers.map(Self.escape).joined(separator: ":")) }
+        if let upper { unionParts.append("upperdir=" + Self.escape(upper)) }
+        if let work { unionParts.append("workdir=" + Self.escape(work)) }
+
+        let union = try UnionConfiguration(options: unionParts.joined(separator: ","))
+        if (union.upper == nil) != (union.work == nil) {
+            throw StrataError(.invalidOption, union.upper == nil ? "workdir is given without upperdir" : "upperdir needs a workdir")
+        }
+        if union.upper == nil {
+            for key in ["whiteout", "volatile"] where seen[key] != nil {
+                throw StrataError(.invalidOption, "option '\(key)' needs an upperdir (without one the union is read-only)")
+            }
+            if flags.contains("rw") {
+                throw StrataError(.invalidOption, "option 'rw' needs an upperdir (without one the union is read-only)")
+            }
+        }
+        self.init(
+            union: union, allowOther: flags.contains("allow_other"), allowRoot: flags.contains("allow_root"),
+            defaultPermissions: !flags.contains("no_default_permissions"),
+            readOnly: flags.contains("ro") || union.upper == nil, passThrough: passThrough,
+            entryTimeout: entryTimeout, attributeTimeout: attributeTimeout, debug: debug)
+    }
+
+    /// The mount options given to the kernel through `fuse_session_new` (`-o …`).
+    public var kernelOptions: [String] {
+        var options = passThrough
+        if !options.contains(where: { $0.hasPrefix("subtype=") }) { options.append("subtype=strata") }
+        if !options.contains(where: { $0.hasPrefix("fsname=") }) {
+            // The kernel splits options at commas, so the source shown in /proc/mounts cannot hold one.
+            options.append("fsname=" + (union.upper ?? union.lowers[0]).string.replacing(",", with: "_"))
+        }
+        if allowOther { options.append("allow_other") }
+        if allowRoot { options.append("allow_root") }
+        if defaultPermissions { options.append("default_permissions") }
+        if readOnly { options.append("ro") }
+        return options
+    }
+
+    // MARK: Syntax
+
+    /// Splits on commas not escaped by a backslash; keeps the escapes for `UnionConfiguration`.
+    static func split(_ text: String) throws(StrataError) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var escaped = false
+        for character in text {
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                current.append(character)
+                escaped = true
+            } else if character == "," {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        guard !escaped else { throw StrataError(.invalidOption, "'\(text)' ends with a lone backslash") }
+        parts.append(current)
+        return parts
+    }
+
+    static func keyValue(_ option: String) -> (String, String?) {
+        guard let equals = option.firstIndex(of: "=") else { return (option, nil) }
+        return (String(option[..<equals]), String(option[option.index(after: equals)...]))
+    }
+
+    /// `:` `,` and `\` escaped with a backslash, as lowerdir/upperdir values need.
+    static func escape(_ path: String) -> String {
+        var escaped = ""
+        for character in path {
+            if character == ":" || character == "," || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+}

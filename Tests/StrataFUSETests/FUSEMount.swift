@@ -1,0 +1,116 @@
+import Dispatch
+import Glibc
+import Strata
+import StrataFUSE
+import StrataTestSupport
+import Synchronization
+
+/// A union served by `FUSEServer` on a thread of the test process, always taken down with a time limit:
+/// `umount`, then a lazy detach, then a bounded wait for the serving thread. A hung server fails the
+/// test instead of hanging it, and never leaves a mount behind.
+final class FUSEMount: Sendable {
+    let mountPoint: String
+    let upper: String?
+    private let background: BackgroundServer
+    private let unmounted = Mutex(false)
+
+    init(_ options: MountOptions, at mountPoint: String) throws {
+        self.mountPoint = mountPoint
+        self.upper = options.union.upper?.string
+        let server = try FUSEServer(options: options, mountPoint: mountPoint)
+        background = try server.runInBackground()
+    }
+
+    /// Mounts one built copy of a fixture.
+    convenience init(layers: BuiltLayers, at mountPoint: String, timeout: Double = 1) throws {
+        var configuration = UnionConfiguration(
+            lowers: layers.lowers.map { FilePath($0) }, upper: FilePath(layers.upper), work: FilePath(layers.work))
+        configuration.whiteoutFormat = .overlay
+        try self.init(MountOptions(union: configuration, entryTimeout: timeout, attributeTimeout: timeout), at: mountPoint)
+    }
+
+    /// Unmounts and waits for the server to release everything; a second call does nothing.
+    func unmount(limit: Duration = .seconds(10)) throws(HarnessError) {
+        let first = unmounted.withLock { (done: inout Bool) -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        let target = mountPoint
+        let result = Self.withTimeout(limit) { () -> Int32 in umount2(target, 0) == 0 ? 0 : errno }
+        var problem: String?
+        if result != 0 {
+            problem = "umount \(target) failed (\(result.map { "errno \($0)" } ?? "timed out")); detached it"
+            _ = umount2(target, Int32(MNT_DETACH))
+        }
+        let background = self.background
+        let finished = Self.withTimeout(limit) { () -> String? in
+            do throws(StrataError) {
+                try background.wait()
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        switch finished {
+        case nil: throw HarnessError("the FUSE server of \(target) did not stop within \(limit)")
+        case let message??: throw HarnessError("the FUSE server of \(target) failed: \(message)")
+        default: break
+        }
+        if let problem { throw HarnessError(problem) }
+    }
+
+    deinit {
+        try? unmount()
+    }
+
+    /// Whether `path` is a mount point in /proc/self/mountinfo.
+    static func isMounted(_ path: String) -> Bool {
+        guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 8192)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let fields = text.split(separator: " ")
+            if fields.count > 4, fields[4] == path { return true }
+        }
+        return false
+    }
+
+    static func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () -> T) -> T? {
+        let done = DispatchSemaphore(value: 0)
+        let result = Box<T>()
+        DispatchQueue.global().async {
+            let value = body()
+            result.value.withLock { $0 = value }
+            done.signal()
+        }
+        let (seconds, attoseconds) = limit.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        guard done.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return nil }
+        return result.value.withLock { $0 }
+    }
+
+    private final class Box<T: Sendable>: Sendable {
+        let value = Mutex<T?>(nil)
+    }
+}
+
+extension KernelBackend {
+    /// A backend running plain syscalls on a `strata` FUSE mount of each fixture copy at `scratch/merged`.
+    static func strataFUSE(timeout: Double = 1, name: String = "strata-fuse") -> BackendFactory {
+        BackendFactory(name: name) { layers, scratch throws(HarnessError) in
+            let mountPoint = "\(scratch)/merged"
+            guard mkdir(mountPoint, 0o755) == 0 else { throw HarnessError("mkdir \(mountPoint)", errno: errno) }
+            let mount: FUSEMount
+            do {
+                mount = try FUSEMount(layers: layers, at: mountPoint, timeout: timeout)
+            } catch {
+                throw HarnessError("strata FUSE mount at \(mountPoint): \(error)")
+            }
+            return KernelBackend(mountedAt: mountPoint, upperDirectory: layers.upper, name: name) { () throws(HarnessError) in
+                try mount.unmount()
+            }
+        }
+    }
+}

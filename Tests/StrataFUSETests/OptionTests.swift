@@ -1,0 +1,55 @@
+import Strata
+import StrataFUSE
+import Testing
+
+@Suite("mount options")
+struct OptionTests {
+    @Test("overlayfs syntax with FUSE options")
+    func overlaySyntax() throws {
+        let options = try MountOptions(options: ["lowerdir=/l/a\\:b:/l/c,upperdir=/u,workdir=/w", "allow_other,nosuid"])
+        #expect(options.union.lowers == ["/l/a:b", "/l/c"])
+        #expect(options.union.upper == "/u")
+        #expect(options.allowOther && options.defaultPermissions && !options.readOnly)
+        #expect(options.kernelOptions.contains("nosuid"))
+        #expect(options.kernelOptions.contains("default_permissions"))
+        #expect(options.kernelOptions.contains("subtype=strata"))
+    }
+
+    @Test("readable flags")
+    func flags() throws {
+        let options = try MountOptions(options: ["volatile"], lowers: ["/a,b", "/c"], upper: "/u", work: "/w")
+        #expect(options.union.lowers == ["/a,b", "/c"])
+        #expect(options.union.durability == .volatile)
+    }
+
+    @Test("no upper is a read-only mount")
+    func readOnly() throws {
+        let options = try MountOptions(options: ["lowerdir=/a"])
+        #expect(options.readOnly && options.kernelOptions.contains("ro"))
+    }
+
+    @Test("unknown and contradictory options are refused by name", arguments: [
+        ("lowerdir=/a,frobnicate", "frobnicate"),
+        ("lowerdir=/a,upperdir=/u,workdir=/w,ro,rw", "'ro' and 'rw'"),
+        ("lowerdir=/a,lowerdir=/b", "lowerdir"),
+        ("lowerdir=/a,upperdir=/u", "workdir"),
+        ("lowerdir=/a,volatile", "volatile"),
+        ("lowerdir=/a,allow_other,allow_root", "allow_other"),
+        ("lowerdir=/a,nosuid,suid", "suid"),
+        ("lowerdir=/a,default_permissions,no_default_permissions", "default_permissions"),
+        ("lowerdir=/a,timeout=x", "timeout"),
+    ])
+    func refused(option: String, named: String) {
+        do {
+            _ = try MountOptions(options: [option])
+            Issue.record("'\(option)' was accepted")
+        } catch {
+            #expect(error.description.contains(named), "\(error)")
+        }
+    }
+
+    @Test("a layer flag and the same -o option together are refused")
+    func flagAndOption() {
+        #expect(throws: StrataError.self) { try MountOptions(options: ["lowerdir=/a"], lowers: ["/b"]) }
+    }
+}
