@@ -1,9 +1,14 @@
 /// The node API: what a FUSE low-level filesystem needs, one call per request.
+///
+/// Every call takes the `caller` whose rights it is checked against (the FUSE request's uid, gid and
+/// groups); `nil` means the union's `credentials`. A mount with `default_permissions` lets the kernel
+/// check and may pass `nil`.
 extension UnionFileSystem {
     /// Looks `name` up in directory `parent` and counts one kernel reference to the result, released
     /// by `forget(_:count:)`. Serves FUSE `LOOKUP`.
-    public func lookup(_ name: String, in parent: NodeID) throws(Errno) -> (node: NodeID, status: FileStatus) {
-        try withEngine { (engine) throws(Errno) in
+    public func lookup(_ name: String, in parent: NodeID,
+        as caller: Credentials? = nil) throws(Errno) -> (node: NodeID, status: FileStatus) {
+        try withEngine(as: caller) { (engine) throws(Errno) in
             guard try engine.record(parent).isDirectory else { throw Errno.notDirectory }
             try engine.checkAccess(of: parent, .execute)
             let node = try engine.lookup(name, in: parent)
@@ -23,38 +28,54 @@ extension UnionFileSystem {
     }
 
     /// Serves FUSE `GETATTR`.
-    public func attributes(of node: NodeID) throws(Errno) -> FileStatus {
-        try withEngine { (engine) throws(Errno) in try engine.attributes(of: node) }
+    public func attributes(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> FileStatus {
+        try withEngine(as: caller) { (engine) throws(Errno) in try engine.attributes(of: node) }
     }
 
     /// Serves FUSE `SETATTR`.
-    public func setAttributes(of node: NodeID, _ changes: AttributeChanges) throws(Errno) -> FileStatus {
+    public func setAttributes(of node: NodeID, _ changes: AttributeChanges,
+        as caller: Credentials? = nil) throws(Errno) -> FileStatus {
         if changes.size != nil {
-            try withEngine { (engine) throws(Errno) in try engine.validateAttributeChange(of: node, changes) }
+            try withEngine(as: caller) { (engine) throws(Errno) in
+                try engine.validateAttributeChange(of: node, changes)
+            }
             try copyDataUp(node)
         }
-        return try withEngine { (engine) throws(Errno) in try engine.setAttributes(of: node, changes) }
+        return try withEngine(as: caller) { (engine) throws(Errno) in try engine.setAttributes(of: node, changes) }
     }
 
     /// Serves FUSE `READLINK`.
-    public func readLink(_ node: NodeID) throws(Errno) -> String {
-        try withEngine { (engine) throws(Errno) in try engine.readLink(node) }
+    public func readLink(_ node: NodeID, as caller: Credentials? = nil) throws(Errno) -> String {
+        try withEngine(as: caller) { (engine) throws(Errno) in try engine.readLink(node) }
     }
 
     /// Opens a node with `open(2)` flags; the caller owns the descriptor. Serves FUSE `OPEN`.
-    public func openDescriptor(_ node: NodeID, flags: Int32) throws(Errno) -> FileDescriptor {
+    public func openDescriptor(_ node: NodeID, flags: Int32,
+        as caller: Credentials? = nil) throws(Errno) -> FileDescriptor {
         if Engine.opensForWriting(flags) {
-            try withEngine { (engine) throws(Errno) in try engine.validateOpen(node, flags: flags) }
+            try withEngine(as: caller) { (engine) throws(Errno) in try engine.validateOpen(node, flags: flags) }
             try copyDataUp(node)
         }
-        return try withEngine { (engine) throws(Errno) in try engine.open(node, flags: flags) }
+        return try withEngine(as: caller) { (engine) throws(Errno) in try engine.open(node, flags: flags) }
+    }
+
+    /// Opens a node like `openDescriptor(_:flags:as:)` and says whether the data comes from a lower
+    /// layer: such data never changes while the union is open, so a kernel page cache of it stays valid
+    /// across opens (FUSE `keep_cache`), until a write-open copies the file up.
+    public func openFile(_ node: NodeID, flags: Int32, as caller: Credentials? = nil) throws(Errno) -> OpenedFile {
+        let descriptor = try openDescriptor(node, flags: flags, as: caller)
+        let lower = (try? withEngine { (engine) throws(Errno) -> Bool in
+            guard let record = engine.nodes[node] else { return false }
+            return !record.isDirectory && (!record.inUpper || record.metacopy)
+        }) ?? false
+        return OpenedFile(descriptor: descriptor, readsLowerLayer: lower)
     }
 
     /// Creates and opens a regular file. Serves FUSE `CREATE`.
     public func createFile(
         _ name: String, in parent: NodeID, flags: Int32, permissions: UInt32, owner: Ownership? = nil
-    ) throws(Errno) -> (node: NodeID, status: FileStatus, descriptor: FileDescriptor) {
-        try withEngine { (engine) throws(Errno) in
+    , as caller: Credentials? = nil) throws(Errno) -> (node: NodeID, status: FileStatus, descriptor: FileDescriptor) {
+        try withEngine(as: caller) { (engine) throws(Errno) in
             let (node, descriptor) = try engine.create(
                 name, in: parent, .file(flags: flags, permissions: permissions), owner: owner)
             guard let descriptor else { throw Errno.ioError }
@@ -64,31 +85,34 @@ extension UnionFileSystem {
     }
 
     /// Serves FUSE `MKDIR`.
-    public func makeDirectory(_ name: String, in parent: NodeID, permissions: UInt32, owner: Ownership? = nil)
+    public func makeDirectory(_ name: String, in parent: NodeID, permissions: UInt32, owner: Ownership? = nil,
+        as caller: Credentials? = nil)
         throws(Errno) -> (node: NodeID, status: FileStatus)
     {
-        try make(name, in: parent, .directory(permissions: permissions), owner: owner)
+        try make(name, in: parent, .directory(permissions: permissions), owner: owner, caller: caller)
     }
 
     /// Serves FUSE `SYMLINK`.
-    public func makeSymbolicLink(_ name: String, in parent: NodeID, target: String, owner: Ownership? = nil)
+    public func makeSymbolicLink(_ name: String, in parent: NodeID, target: String, owner: Ownership? = nil,
+        as caller: Credentials? = nil)
         throws(Errno) -> (node: NodeID, status: FileStatus)
     {
-        try make(name, in: parent, .symbolicLink(target: target), owner: owner)
+        try make(name, in: parent, .symbolicLink(target: target), owner: owner, caller: caller)
     }
 
     /// Creates a device, fifo, socket or empty regular file (`mode` includes the type bits).
     /// Serves FUSE `MKNOD`.
-    public func makeNode(_ name: String, in parent: NodeID, mode: UInt32, device: UInt64, owner: Ownership? = nil)
+    public func makeNode(_ name: String, in parent: NodeID, mode: UInt32, device: UInt64, owner: Ownership? = nil,
+        as caller: Credentials? = nil)
         throws(Errno) -> (node: NodeID, status: FileStatus)
     {
-        try make(name, in: parent, .node(mode: mode, device: device), owner: owner)
+        try make(name, in: parent, .node(mode: mode, device: device), owner: owner, caller: caller)
     }
 
-    private func make(_ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership?)
+    private func make(_ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership?, caller: Credentials?)
         throws(Errno) -> (node: NodeID, status: FileStatus)
     {
-        try withEngine { (engine) throws(Errno) in
+        try withEngine(as: caller) { (engine) throws(Errno) in
             let (node, _) = try engine.create(name, in: parent, object, owner: owner)
             engine.nodes[node]?.lookups += 1
             return (node, try engine.attributes(of: node))
@@ -96,8 +120,9 @@ extension UnionFileSystem {
     }
 
     /// Serves FUSE `LINK`.
-    public func link(_ node: NodeID, to parent: NodeID, as name: String) throws(Errno) -> FileStatus {
-        try withEngine { (engine) throws(Errno) in
+    public func link(_ node: NodeID, to parent: NodeID, as name: String,
+        as caller: Credentials? = nil) throws(Errno) -> FileStatus {
+        try withEngine(as: caller) { (engine) throws(Errno) in
             let linked = try engine.link(node, to: parent, as: name)
             engine.nodes[linked]?.lookups += 1
             return try engine.attributes(of: linked)
@@ -105,51 +130,65 @@ extension UnionFileSystem {
     }
 
     /// Serves FUSE `UNLINK` (`directory: false`) and `RMDIR` (`directory: true`).
-    public func remove(_ name: String, in parent: NodeID, directory: Bool) throws(Errno) {
-        try withEngine { (engine) throws(Errno) in try engine.remove(name, in: parent, directory: directory) }
+    public func remove(_ name: String, in parent: NodeID, directory: Bool,
+        as caller: Credentials? = nil) throws(Errno) {
+        try withEngine(as: caller) { (engine) throws(Errno) in
+            try engine.remove(name, in: parent, directory: directory)
+        }
     }
 
     /// Serves FUSE `RENAME` and `RENAME2`.
     public func rename(
         _ name: String, in parent: NodeID, to newName: String, in newParent: NodeID, flags: RenameFlags = []
-    ) throws(Errno) {
-        try withEngine { (engine) throws(Errno) in
+    , as caller: Credentials? = nil) throws(Errno) {
+        try withEngine(as: caller) { (engine) throws(Errno) in
             try engine.rename(name, in: parent, to: newName, in: newParent, flags: flags)
         }
     }
 
     /// The listing of a directory as one open handle sees it; index `i` resumes at entry `i`.
     /// Serves FUSE `OPENDIR` (then `READDIR`/`READDIRPLUS` read from the snapshot).
-    public func directorySnapshot(of node: NodeID) throws(Errno) -> [DirectoryEntry] {
-        try withEngine { (engine) throws(Errno) in try engine.directorySnapshot(node) }
+    public func directorySnapshot(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> [DirectoryEntry] {
+        try withEngine(as: caller) { (engine) throws(Errno) in try engine.directorySnapshot(node) }
     }
 
     /// Serves FUSE `GETXATTR`.
-    public func extendedAttribute(_ name: String, of node: NodeID) throws(Errno) -> [UInt8] {
-        try withEngine { (engine) throws(Errno) in try engine.extendedAttribute(name, of: node) }
+    public func extendedAttribute(_ name: String, of node: NodeID,
+        as caller: Credentials? = nil) throws(Errno) -> [UInt8] {
+        try withEngine(as: caller) { (engine) throws(Errno) in try engine.extendedAttribute(name, of: node) }
     }
 
     /// Serves FUSE `LISTXATTR`.
-    public func extendedAttributeNames(of node: NodeID) throws(Errno) -> [String] {
-        try withEngine { (engine) throws(Errno) in try engine.extendedAttributeNames(of: node) }
+    public func extendedAttributeNames(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> [String] {
+        try withEngine(as: caller) { (engine) throws(Errno) in try engine.extendedAttributeNames(of: node) }
     }
 
     /// Serves FUSE `SETXATTR`.
-    public func setExtendedAttribute(_ name: String, of node: NodeID, to value: [UInt8], flags: XAttrFlags = [])
+    public func setExtendedAttribute(_ name: String, of node: NodeID, to value: [UInt8], flags: XAttrFlags = [],
+        as caller: Credentials? = nil)
         throws(Errno)
     {
-        try withEngine { (engine) throws(Errno) in
+        try withEngine(as: caller) { (engine) throws(Errno) in
             try engine.setExtendedAttribute(name, of: node, to: value, flags: flags)
         }
     }
 
     /// Serves FUSE `REMOVEXATTR`.
-    public func removeExtendedAttribute(_ name: String, of node: NodeID) throws(Errno) {
-        try withEngine { (engine) throws(Errno) in try engine.setExtendedAttribute(name, of: node, to: nil, flags: []) }
+    public func removeExtendedAttribute(_ name: String, of node: NodeID, as caller: Credentials? = nil) throws(Errno) {
+        try withEngine(as: caller) { (engine) throws(Errno) in
+            try engine.setExtendedAttribute(name, of: node, to: nil, flags: [])
+        }
     }
 
     /// Serves FUSE `STATFS`.
-    public func fileSystemStatus() throws(Errno) -> FileSystemStatus {
-        try withEngine { (engine) throws(Errno) in try engine.fileSystemStatus() }
+    public func fileSystemStatus(as caller: Credentials? = nil) throws(Errno) -> FileSystemStatus {
+        try withEngine(as: caller) { (engine) throws(Errno) in try engine.fileSystemStatus() }
     }
+}
+
+/// A descriptor opened by the node API, and where its data lives.
+public struct OpenedFile: Sendable {
+    public let descriptor: FileDescriptor
+    /// The data is a lower layer's: immutable while the union is open.
+    public let readsLowerLayer: Bool
 }

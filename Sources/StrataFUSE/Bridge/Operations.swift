@@ -157,7 +157,8 @@ enum Operations {
         // serialises what must be).
         want(FUSE_CAP_SPLICE_WRITE)
         want(FUSE_CAP_SPLICE_MOVE)
-        want(FUSE_CAP_ATOMIC_O_TRUNC)
+        // Not FUSE_CAP_ATOMIC_O_TRUNC: with it the kernel keeps its cached times across open(O_TRUNC);
+        // without it, it sends a setattr(size 0) whose reply refreshes them, as overlayfs shows them.
         want(FUSE_CAP_READDIRPLUS)
         want(FUSE_CAP_READDIRPLUS_AUTO)
         want(FUSE_CAP_PARALLEL_DIROPS)
@@ -308,9 +309,14 @@ enum Operations {
     static func open(_ request: fuse_req_t?, _ node: fuse_ino_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
         unsafe serve(request) { (server) throws(Errno) in
             guard let info = unsafe info else { throw Errno.invalidArgument }
-            let descriptor = try server.union.openDescriptor(NodeID(rawValue: node), flags: unsafe info.pointee.flags | O_CLOEXEC)
+            let flags = unsafe info.pointee.flags
+            let opened = try server.union.openFile(NodeID(rawValue: node), flags: flags | O_CLOEXEC)
+            let descriptor = opened.descriptor
             let handle = server.files.insert(descriptor)
             unsafe info.pointee.fh = handle
+            // Lower data never changes while mounted: the page cache may outlive this open. A write-open
+            // copies the file up first and opens without keep_cache, which drops the cached pages.
+            if opened.readsLowerLayer && flags & O_ACCMODE == O_RDONLY { unsafe info.pointee.keep_cache = 1 }
             if unsafe fuse_reply_open(request, info) != 0 {
                 _ = server.files.remove(handle)
                 try? descriptor.close()
