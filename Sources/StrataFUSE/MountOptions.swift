@@ -6,6 +6,12 @@ import Strata
 /// and from readable flags (`--lower A --lower B --upper U --work W`). Unknown options and contradictions are
 /// refused with a `StrataError` that names them: fuse-overlayfs silently ignores some, we do not.
 public struct MountOptions: Sendable, Hashable {
+    /// How long the kernel may trust an entry or attributes Strata returned (`entry_timeout`,
+    /// `attr_timeout`). Long, as fuse-overlayfs: lowers cannot change while mounted, and every change
+    /// made through the mount is one the kernel saw (it updates or drops what it cached for the objects
+    /// the request named; all names of a hard-linked file are one node, so one cache entry).
+    public static let defaultTimeout: Double = 86_400
+
     /// The layers, the whiteout format and the durability of copy-up.
     public var union: UnionConfiguration
     /// Let other users use the mount (`allow_other`); files they create are theirs.
@@ -30,7 +36,8 @@ public struct MountOptions: Sendable, Hashable {
     public init(
         union: UnionConfiguration, allowOther: Bool = false, allowRoot: Bool = false,
         defaultPermissions: Bool = true, readOnly: Bool = false, passThrough: [String] = [],
-        entryTimeout: Double = 1, attributeTimeout: Double = 1, debug: Bool = false
+        entryTimeout: Double = MountOptions.defaultTimeout, attributeTimeout: Double = MountOptions.defaultTimeout,
+        debug: Bool = false
     ) {
         self.union = union
         self.allowOther = allowOther
@@ -64,8 +71,8 @@ public struct MountOptions: Sendable, Hashable {
         var seen: [String: String] = [:]
         var flags: Set<String> = []
         var passThrough: [String] = []
-        var entryTimeout = 1.0
-        var attributeTimeout = 1.0
+        var entryTimeout = Self.defaultTimeout
+        var attributeTimeout = Self.defaultTimeout
         for text in options {
             for option in try Self.split(text) where !option.isEmpty {
                 let (key, value) = Self.keyValue(option)
