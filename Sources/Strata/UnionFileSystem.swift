@@ -84,7 +84,7 @@ public final class UnionFileSystem: Sendable {
         as caller: Credentials? = nil, _ body: (inout Engine) throws(Errno) -> Result
     ) throws(Errno) -> Result {
         if closed.withLock({ $0 }) { throw Errno.badFileDescriptor }
-        let caller = caller ?? credentials
+        let caller = caller ?? RequestContext.caller ?? credentials
         return try engine.withLock { (engine: inout Engine) throws(Errno) -> Result in
             engine.caller = caller
             return try body(&engine)

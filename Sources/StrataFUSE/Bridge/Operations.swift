@@ -85,14 +85,29 @@ enum Operations {
         _ = unsafe fuse_reply_err(request, 0)
     }
 
-    /// Runs `body`; a thrown `Errno` becomes the reply.
+    /// Runs `body`; a thrown `Errno` becomes the reply. Without `default_permissions` the engine checks
+    /// the rights of the request's caller (uid, gid, supplementary groups) instead of the kernel.
     private static func serve(_ request: fuse_req_t?, _ body: (FUSEServer) throws(Errno) -> Void) {
         let server = unsafe server(request)
-        do {
-            try body(server)
-        } catch {
-            unsafe reply(request, error)
+        let caller = server.options.defaultPermissions ? nil : unsafe credentials(request)
+        RequestContext.$caller.withValue(caller) {
+            do throws(Errno) {
+                try body(server)
+            } catch {
+                unsafe reply(request, error)
+            }
         }
+    }
+
+    /// The uid, gid and supplementary groups of the process that made `request`.
+    private static func credentials(_ request: fuse_req_t?) -> Credentials? {
+        guard let context = unsafe fuse_req_ctx(request)?.pointee else { return nil }
+        var groups = [gid_t](repeating: 0, count: 64)
+        let count = unsafe groups.withUnsafeMutableBufferPointer { buffer in
+            unsafe fuse_req_getgroups(request, Int32(buffer.count), buffer.baseAddress)
+        }
+        let supplementary = count > 0 ? Array(groups.prefix(Int(min(count, 64)))) : []
+        return Credentials(user: context.uid, group: context.gid, supplementaryGroups: supplementary)
     }
 
     static func stat(_ status: FileStatus) -> Glibc.stat {
@@ -152,9 +167,8 @@ enum Operations {
             let bit = UInt32(bitPattern: capability)
             if unsafe connection.pointee.capable & bit != 0 { unsafe connection.pointee.want |= bit }
         }
-        // Reads are answered from descriptors: splice them. O_TRUNC is handled at open (one copy-up, no
-        // separate truncate). Directory operations of different directories run in parallel (the engine
-        // serialises what must be).
+        // Reads are answered from descriptors: splice them. Directory operations may arrive in parallel
+        // (the engine serialises what must be). Readdirplus saves a lookup per entry of a listing.
         want(FUSE_CAP_SPLICE_WRITE)
         want(FUSE_CAP_SPLICE_MOVE)
         // Not FUSE_CAP_ATOMIC_O_TRUNC: with it the kernel keeps its cached times across open(O_TRUNC);
@@ -171,8 +185,10 @@ enum Operations {
 
     static func lookup(_ request: fuse_req_t?, _ parent: fuse_ino_t, _ name: UnsafePointer<CChar>?) {
         let server = unsafe server(request)
+        let caller = server.options.defaultPermissions ? nil : unsafe credentials(request)
         do {
-            let (node, status) = try server.union.lookup(unsafe string(name), in: NodeID(rawValue: parent))
+            let (node, status) = try server.union.lookup(
+                unsafe string(name), in: NodeID(rawValue: parent), as: caller)
             unsafe replyEntry(request, server, node, status)
         } catch where error == .noSuchFileOrDirectory && server.options.entryTimeout > 0 {
             // A negative entry: the kernel remembers the absence for the entry timeout.
