@@ -289,6 +289,10 @@ int cstrata_ficlone(int destination, int source) {
     return ioctl(destination, FICLONE, source);
 }
 
+int cstrata_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+    return fallocate(fd, mode, (off_t)offset, (off_t)length);
+}
+
 ssize_t cstrata_copy_file_range(int source, int64_t *source_offset, int destination,
                                 int64_t *destination_offset, size_t count, unsigned int flags) {
     loff_t in = (loff_t)*source_offset;

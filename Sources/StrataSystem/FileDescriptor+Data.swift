@@ -163,6 +163,17 @@ extension FileDescriptor {
     return total
   }
 
+  /// Allocates, punches or zeroes the range `offset..<offset+length` as `mode` (the `FALLOC_FL_*`
+  /// bits; 0 allocates and may extend the file).
+  ///
+  /// Errors a caller can see: `EOPNOTSUPP` (a mode this file system lacks), `EINVAL`, `ENOSPC`,
+  /// `EBADF` (not open for writing), `EFBIG`.
+  ///
+  /// The corresponding C function is `fallocate`.
+  public func allocate(mode: Int32, offset: Int64, length: Int64) throws(Errno) {
+    _ = try valueOrErrno { system_fallocate(rawValue, mode, offset, length) }
+  }
+
   /// The offset of the first byte of data at or after `offset`, or `nil` if
   /// there is no data from `offset` to the end of the file. File systems
   /// without hole tracking report all of the file as data.

@@ -179,6 +179,8 @@ int cstrata_fsync(int fd);
 int cstrata_fdatasync(int fd);
 /// ioctl(dest, FICLONE, source).
 int cstrata_ficlone(int destination, int source);
+/// fallocate(2) with any mode (posix_fallocate only allocates).
+int cstrata_fallocate(int fd, int mode, int64_t offset, int64_t length);
 /// copy_file_range(2); offsets are read and advanced in place.
 ssize_t cstrata_copy_file_range(int source, int64_t *source_offset, int destination,
                                 int64_t *destination_offset, size_t count, unsigned int flags);

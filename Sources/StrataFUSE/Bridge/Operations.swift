@@ -62,6 +62,9 @@ enum Operations {
         operations.fallocate = { request, _, mode, offset, length, info in
             unsafe Operations.allocate(request, mode, offset, length, info)
         }
+        operations.copy_file_range = { request, _, sourceOffset, source, _, offset, target, length, flags in
+            unsafe Operations.copyRange(request, source, sourceOffset, target, offset, length, flags)
+        }
         operations.lseek = { request, _, offset, whence, info in unsafe Operations.seek(request, offset, whence, info) }
         operations.destroy = { _ in }
         return operations
@@ -410,12 +413,26 @@ enum Operations {
         _ request: fuse_req_t?, _ mode: Int32, _ offset: off_t, _ length: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?
     ) {
         unsafe serve(request) { (server) throws(Errno) in
-            // Only plain allocation: punching holes and the other modes need fallocate(2) itself.
-            guard mode == 0 else { throw Errno.notSupported }
+            // Every mode (allocation, hole punching, zeroing) on the upper copy the handle writes to.
             let descriptor = try unsafe descriptor(server, info)
-            let code = posix_fallocate(descriptor.rawValue, offset, length)
-            guard code == 0 else { throw Errno(rawValue: code) }
+            try descriptor.allocate(mode: mode, offset: Int64(offset), length: Int64(length))
             unsafe succeed(request)
+        }
+    }
+
+    /// Serves FUSE `COPY_FILE_RANGE`: the copy runs between the two handles' descriptors, so the upper
+    /// filesystem can share extents or copy in the kernel; the kernel falls back to read/write on errors.
+    static func copyRange(
+        _ request: fuse_req_t?, _ source: UnsafeMutablePointer<fuse_file_info>?, _ sourceOffset: off_t,
+        _ target: UnsafeMutablePointer<fuse_file_info>?, _ offset: off_t, _ length: Int, _ flags: Int32
+    ) {
+        unsafe serve(request) { (server) throws(Errno) in
+            guard flags == 0 else { throw Errno.invalidArgument }
+            let input = try unsafe descriptor(server, source)
+            let output = try unsafe descriptor(server, target)
+            let copied = try output.copyRange(
+                from: input, sourceOffset: Int64(sourceOffset), offset: Int64(offset), count: Int64(length))
+            _ = unsafe fuse_reply_write(request, Int(copied))
         }
     }
 

@@ -305,6 +305,11 @@ internal func system_dupfd_cloexec(_ fd: CInt) -> CInt {
 }
 
 @inline(__always)
+internal func system_fallocate(_ fd: CInt, _ mode: CInt, _ offset: Int64, _ length: Int64) -> CInt {
+  cstrata_fallocate(fd, mode, offset, length)
+}
+
+@inline(__always)
 internal func system_geteuid() -> UInt32 {
   cstrata_geteuid()
 }
