@@ -18,6 +18,16 @@
 #include <fuse_log.h>
 #include <sys/stat.h>
 #include <stdint.h>
+#include <spawn.h>
+
+// glibc 2.34+ exports this GNU extension; <spawn.h> declares it only under _GNU_SOURCE.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
+/// Makes a spawned process start with no descriptor at or above `from` (the background server must
+/// not keep its caller's pipes open: a caller reading them to their end would wait for the unmount).
+static inline int cfuse_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 #include <unistd.h>
 #include <sys/syscall.h>
 

@@ -1,3 +1,4 @@
+import CFuse3
 import Glibc
 import Strata
 
@@ -81,6 +82,8 @@ enum Spawn {
         unsafe posix_spawn_file_actions_init(&actions)
         defer { unsafe posix_spawn_file_actions_destroy(&actions) }
         if let readyPipe { unsafe posix_spawn_file_actions_adddup2(&actions, readyPipe, Daemon.readyDescriptor) }
+        // Nothing of the caller's beyond the standard streams (and the readiness pipe) reaches the child.
+        _ = unsafe cfuse_spawn_close_from(&actions, readyPipe == nil ? 3 : Daemon.readyDescriptor + 1)
         let copies: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { unsafe strdup($0) }
         defer { for copy in copies { unsafe free(copy) } }
         var vector = copies + [nil]

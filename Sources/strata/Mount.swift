@@ -50,7 +50,10 @@ struct Mount: ParsableCommand {
             throw ValidationError(error.description)
         }
         if !foreground && !debug && !foregroundChild {
-            switch try Daemon.start(arguments: Array(CommandLine.arguments.dropFirst()) + ["--foreground-child"]) {
+            // The server gets the mount point as an absolute path, so `strata unmount` can find it.
+            let absolute = ServerProcesses.absolute(mountPoint)
+            let arguments = CommandLine.arguments.dropFirst().map { $0 == mountPoint ? absolute : $0 }
+            switch try Daemon.start(arguments: arguments + ["--foreground-child"]) {
             case .ready:
                 return
             case .failed(let status):

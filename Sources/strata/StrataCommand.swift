@@ -7,6 +7,20 @@ struct StrataCommand: ParsableCommand {
         commandName: "strata",
         abstract: "A copy-on-write union filesystem: read-only lower layers under one writable upper.",
         subcommands: [Demo.self, Tree.self, Origin.self, Mount.self, Unmount.self])
+
+    /// Also runs as a mount helper: `mount -t fuse.strata SOURCE MOUNTPOINT -o OPTIONS` makes mount.fuse3
+    /// call `strata SOURCE MOUNTPOINT -o OPTIONS`, which is `strata mount -o OPTIONS MOUNTPOINT`.
+    static func main() {
+        main(helperArguments(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    static func helperArguments(_ arguments: [String]) -> [String] {
+        let commands: Set<String> = ["demo", "tree", "origin", "mount", "unmount", "help"]
+        guard arguments.count >= 2, let source = arguments.first, !source.hasPrefix("-"), !commands.contains(source),
+            !arguments[1].hasPrefix("-")
+        else { return arguments }
+        return ["mount"] + arguments.dropFirst(2) + [arguments[1]]
+    }
 }
 
 /// The union options shared by the commands that open a stack.

@@ -12,7 +12,16 @@ struct Unmount: ParsableCommand {
     @Argument(help: "The mount point.")
     var mountPoint: String
 
+    @Option(help: "Seconds to wait for the server to flush and exit (0: do not wait).")
+    var wait: Double = 60
+
     func run() throws {
+        let absolute = ServerProcesses.absolute(mountPoint)
+        let servers = ServerProcesses.serving(absolute)
         try FUSEServer.unmount(mountPoint, detach: lazy)
+        // Return only once the server has synced the upper layer and released the work directory.
+        if wait > 0 && !ServerProcesses.waitForExit(servers, seconds: wait) {
+            throw ValidationError("unmounted, but the server \(servers) of \(absolute) is still running after \(wait) s")
+        }
     }
 }

@@ -42,6 +42,25 @@ struct NodeAPITests {
         #expect(try stack.read("d/new") == "hello")
     }
 
+    @Test("a node keeps working through its other name when the name it was created by is removed")
+    func hardLinkSurvivesRemovalOfFirstName() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        let union = stack.union
+        let (node, _, descriptor) = try union.createFile("t", in: .root, flags: O_WRONLY, permissions: 0o644)
+        _ = try descriptor.write(Array("hello\n".utf8), at: 0)
+        try? descriptor.close()
+        _ = try union.link(node, to: .root, as: "f")
+        try union.remove("t", in: .root, directory: false)
+        #expect(try union.attributes(of: node).size == 6)
+        #expect(try union.attributes(of: node).linkCount == 1)
+        let reopened = try union.openDescriptor(node, flags: O_RDONLY)
+        defer { try? reopened.close() }
+        #expect(try reopened.read(count: 16, at: 0) == Array("hello\n".utf8))
+        try union.remove("f", in: .root, directory: false)
+        #expect(failure { _ = try union.attributes(of: node) } != nil)
+    }
+
     @Test("layers on different filesystems get distinct inode-number namespaces (xino)")
     func inodeNamespaces() throws {
         let shm = "/dev/shm/strata-xino-\(getpid())"

@@ -9,6 +9,9 @@ struct NodeRecord {
     /// objects that have lost every name.
     var parent: NodeID?
     var name: String
+    /// Non-directories: every name the union knows the object by (a hard-linked file has several), so
+    /// that removing the current one moves the node to another instead of orphaning it.
+    var names: Set<NameLocation> = []
     let kind: FileKind
     /// The inode number callers see: stable for the life of the union and across copy-up.
     var inode: UInt64
@@ -42,4 +45,10 @@ struct NodeRecord {
     var isMergedDirectory: Bool {
         isDirectory && ((inUpper && !lowerStack.isEmpty) || lowerStack.count > 1)
     }
+}
+
+/// One name of an object: the directory holding it and the name in it.
+struct NameLocation: Hashable {
+    var parent: NodeID
+    var name: String
 }

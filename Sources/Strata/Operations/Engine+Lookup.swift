@@ -107,8 +107,7 @@ extension Engine {
         if let existing = nodes[parent]?.children[name], let record = nodes[existing] {
             // Name-based operations (rename, link, copy-up of the name) act on the name reached last.
             if !record.isDirectory && (record.parent != parent || record.name != name) {
-                nodes[existing]?.parent = parent
-                nodes[existing]?.name = name
+                attach(existing, to: parent, as: name)
             }
             return existing
         }
@@ -145,8 +144,7 @@ extension Engine {
         let status = try withLowerDirectory(directory) { (descriptor) throws(Errno) in try descriptor.status(at: name) }
         let inode = layers.unionInode(device: layers.lowerDevice(layer), inode: status.inode)
         if kind != .directory, status.linkCount > 1, let existing = nodesByInode[inode], nodes[existing] != nil {
-            nodes[existing]?.parent = parent.id
-            nodes[existing]?.name = name
+            attach(existing, to: parent.id, as: name)
             return existing
         }
         let id = allocateNodeID()
@@ -172,6 +170,7 @@ extension Engine {
             }
         }
         nodes[id] = record
+        attach(id, to: parent.id, as: name)
         return id
     }
 
@@ -185,8 +184,7 @@ extension Engine {
         let marks = PrivateMarks.read(at: name, in: parentDirectory)
         let inode = marks.origin ?? layers.unionInode(device: upper.device, inode: status.inode)
         if kind != .directory, let existing = nodesByInode[inode], nodes[existing] != nil {
-            nodes[existing]?.parent = parent.id
-            nodes[existing]?.name = name
+            attach(existing, to: parent.id, as: name)
             return existing
         }
         let id = allocateNodeID()
@@ -227,6 +225,7 @@ extension Engine {
             nodesByInode[inode] = id
         }
         nodes[id] = record
+        attach(id, to: parent.id, as: name)
         return id
     }
 

@@ -97,11 +97,7 @@ extension Engine {
             nodes[parent]?.directory?.entries[name] = nil
         }
         nodes[parent]?.children[name] = nil
-        if nodes[child]?.parent == parent && nodes[child]?.name == name {
-            nodes[child]?.parent = nil
-            // Another name of a hard-linked file may still reach it; lookup re-attaches it then.
-            if nodes[child]?.lookups == 0 { forgetUnreferenced(child) }
-        }
+        detachName(child, from: parent, name: name)
     }
 
     /// Drops a node nobody refers to any more, and its cached subtree.

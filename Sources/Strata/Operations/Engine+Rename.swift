@@ -205,10 +205,7 @@ extension Engine {
             nodes[newParent]?.directory?.nextUpperOrder = next + 1
         }
         if let targetNode, !exchange {
-            if nodes[targetNode]?.parent == newParent && nodes[targetNode]?.name == newName {
-                nodes[targetNode]?.parent = nil
-                if nodes[targetNode]?.lookups == 0 { forgetUnreferenced(targetNode) }
-            }
+            detachName(targetNode, from: newParent, name: newName)
         }
         if exchange, let target, let targetNode {
             var swapped = target
@@ -220,8 +217,8 @@ extension Engine {
             swapped.order = source.order
             nodes[oldParent]?.directory?.entries[name] = swapped
             nodes[oldParent]?.children[name] = targetNode
-            nodes[targetNode]?.parent = oldParent
-            nodes[targetNode]?.name = name
+            nodes[targetNode]?.names.remove(NameLocation(parent: newParent, name: newName))
+            attach(targetNode, to: oldParent, as: name)
         } else if source.lowerPresent {
             nodes[oldParent]?.directory?.entries[name] = MergedEntry(
                 kind: nil, layer: .upper, inode: 0, lowerLayer: source.lowerLayer, lowerKind: source.lowerKind,
@@ -234,7 +231,7 @@ extension Engine {
         }
         nodes[newParent]?.directory?.entries[newName] = moved
         nodes[newParent]?.children[newName] = sourceNode
-        nodes[sourceNode]?.parent = newParent
-        nodes[sourceNode]?.name = newName
+        nodes[sourceNode]?.names.remove(NameLocation(parent: oldParent, name: name))
+        attach(sourceNode, to: newParent, as: newName)
     }
 }

@@ -113,6 +113,31 @@ struct Engine {
         return (parent, record.name)
     }
 
+    /// Makes `name` in `parent` the name node `id` is reached by, and remembers it among its names.
+    mutating func attach(_ id: NodeID, to parent: NodeID, as name: String) {
+        nodes[id]?.parent = parent
+        nodes[id]?.name = name
+        if nodes[id]?.isDirectory == false { nodes[id]?.names.insert(NameLocation(parent: parent, name: name)) }
+    }
+
+    /// Forgets that node `id` is reached by `name` in `parent`. If that was its current name, another
+    /// known name takes over; a node left with none is released once nobody refers to it.
+    mutating func detachName(_ id: NodeID, from parent: NodeID, name: String) {
+        guard var record = nodes[id] else { return }
+        record.names.remove(NameLocation(parent: parent, name: name))
+        record.names = record.names.filter { nodes[$0.parent] != nil }
+        if record.parent == parent && record.name == name {
+            if let other = record.names.first {
+                record.parent = other.parent
+                record.name = other.name
+            } else {
+                record.parent = nil
+            }
+        }
+        nodes[id] = record
+        if record.parent == nil && record.lookups == 0 { forgetUnreferenced(id) }
+    }
+
     mutating func makeTemporaryName() -> String {
         nextTemporary += 1
         return "#strata.\(nextTemporary)"
