@@ -32,6 +32,9 @@ public struct MountOptions: Sendable, Hashable {
     public var attributeTimeout: Double
     /// Log every request to standard error (`-d`).
     public var debug: Bool
+    /// Let the kernel cache writes and send them later (`writeback_cache`): faster small writes, at the
+    /// price of mtimes set by the kernel and data reaching the upper layer only at flush or sync.
+    public var writebackCache = false
 
     public init(
         union: UnionConfiguration, allowOther: Bool = false, allowRoot: Bool = false,
@@ -85,7 +88,8 @@ public struct MountOptions: Sendable, Hashable {
                     continue
                 }
                 switch key {
-                case "allow_other", "allow_root", "default_permissions", "no_default_permissions", "ro", "rw":
+                case "allow_other", "allow_root", "default_permissions", "no_default_permissions", "ro", "rw",
+                    "writeback_cache":
                     guard value == nil else { throw StrataError(.invalidOption, "option '\(key)' takes no value") }
                     flags.insert(key)
                 case "entry_timeout", "attr_timeout", "timeout":
@@ -142,6 +146,10 @@ public struct MountOptions: Sendable, Hashable {
             defaultPermissions: !flags.contains("no_default_permissions"),
             readOnly: flags.contains("ro") || union.upper == nil, passThrough: passThrough,
             entryTimeout: entryTimeout, attributeTimeout: attributeTimeout, debug: debug)
+        self.writebackCache = flags.contains("writeback_cache")
+        if writebackCache && readOnly {
+            throw StrataError(.invalidOption, "option 'writeback_cache' needs a writable union (an upperdir, not 'ro')")
+        }
     }
 
     /// The mount options given to the kernel through `fuse_session_new` (`-o …`).

@@ -57,4 +57,34 @@ struct DataOperationTests {
         #expect(copy.utf8.count == 65536)
         #expect(copy.hasSuffix(String(content.suffix(16))))
     }
+
+    @Test("with writeback_cache, writes, appends and write-only opens of lower files land in the upper")
+    func writebackCache() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-fuse-writeback")
+        defer { try? directory.remove() }
+        let layers = try LayerFixture(lowers: [Layer([.file("log", "line 1\n"), .file("data", "abcdef")])])
+            .build(in: try directory.makeSubdirectory("layers"))
+        let merged = try directory.makeSubdirectory("merged")
+        let options = try MountOptions(options: [
+            "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),writeback_cache"
+        ])
+        #expect(options.writebackCache)
+        let mount = try FUSEMount(options, at: merged)
+        let script = """
+            import os
+            for i in range(2, 6):
+                with open('\(merged)/log', 'a') as f: f.write(f'line {i}\\n')
+            fd = os.open('\(merged)/data', os.O_WRONLY)
+            os.pwrite(fd, b'XY', 2)
+            os.close(fd)
+            print(open('\(merged)/log').read().count('line'), open('\(merged)/data').read())
+            """
+        let (status, output) = try Self.run(["python3", "-c", script])
+        try mount.unmount()
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("5 abXYef"), "\(output)")
+        #expect(try String(contentsOfFile: "\(layers.upper)/log", encoding: .utf8).hasSuffix("line 5\n"))
+        #expect(try String(contentsOfFile: "\(layers.upper)/data", encoding: .utf8) == "abXYef")
+        #expect(throws: StrataError.self) { try MountOptions(options: ["lowerdir=/tmp,writeback_cache"]) }
+    }
 }

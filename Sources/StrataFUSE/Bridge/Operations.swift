@@ -154,6 +154,15 @@ enum Operations {
         return Ownership(user: context.uid, group: group)
     }
 
+    /// With the writeback cache the kernel reads pages of files opened write-only and appends by itself:
+    /// descriptors are opened read-write and without O_APPEND then (as libfuse's passthrough examples do).
+    private static func openFlags(_ server: FUSEServer, _ flags: Int32) -> Int32 {
+        guard server.options.writebackCache else { return flags }
+        var adjusted = flags & ~O_APPEND
+        if adjusted & O_ACCMODE == O_WRONLY { adjusted = (adjusted & ~O_ACCMODE) | O_RDWR }
+        return adjusted
+    }
+
     private static func descriptor(_ server: FUSEServer, _ info: UnsafeMutablePointer<fuse_file_info>?) throws(Errno) -> FileDescriptor {
         guard let handle = unsafe info?.pointee.fh, let descriptor = server.files.descriptor(handle) else {
             throw Errno.badFileDescriptor
@@ -180,7 +189,14 @@ enum Operations {
         want(FUSE_CAP_READDIRPLUS_AUTO)
         want(FUSE_CAP_PARALLEL_DIROPS)
         want(FUSE_CAP_ASYNC_READ)
+        // With writeback_cache (an option) the kernel buffers writes; see `openFlags`.
+        if let userdata = unsafe userdata,
+            unsafe Unmanaged<FUSEServer>.fromOpaque(userdata).takeUnretainedValue().options.writebackCache
+        {
+            want(FUSE_CAP_WRITEBACK_CACHE)
+        }
         unsafe connection.pointee.max_write = 1 << 20
+        unsafe connection.pointee.max_readahead = 1 << 20
         unsafe connection.pointee.time_gran = 1
     }
 
@@ -329,7 +345,7 @@ enum Operations {
         unsafe serve(request) { (server) throws(Errno) in
             guard let info = unsafe info else { throw Errno.invalidArgument }
             let flags = unsafe info.pointee.flags
-            let opened = try server.union.openFile(NodeID(rawValue: node), flags: flags | O_CLOEXEC)
+            let opened = try server.union.openFile(NodeID(rawValue: node), flags: openFlags(server, flags) | O_CLOEXEC)
             let descriptor = opened.descriptor
             let handle = server.files.insert(descriptor)
             unsafe info.pointee.fh = handle
@@ -351,7 +367,8 @@ enum Operations {
             guard let info = unsafe info else { throw Errno.invalidArgument }
             let parent = NodeID(rawValue: parent)
             let (node, status, descriptor) = try server.union.createFile(
-                unsafe string(name), in: parent, flags: unsafe info.pointee.flags | O_CLOEXEC, permissions: mode & 0o7777,
+                unsafe string(name), in: parent, flags: openFlags(server, unsafe info.pointee.flags) | O_CLOEXEC,
+                permissions: mode & 0o7777,
                 owner: unsafe owner(request, server, parent: parent))
             let handle = server.files.insert(descriptor)
             unsafe info.pointee.fh = handle
