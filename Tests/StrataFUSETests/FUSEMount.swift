@@ -37,7 +37,16 @@ final class FUSEMount: Sendable {
         }
         guard first else { return }
         let target = mountPoint
-        let result = Self.withTimeout(limit) { () -> Int32 in umount2(target, 0) == 0 ? 0 : errno }
+        // EBUSY can be transient: tests run in parallel in this process, and a program another test starts
+        // at that moment may briefly hold a descriptor of ours it inherited. Retry for a few seconds.
+        let result = Self.withTimeout(limit) { () -> Int32 in
+            for _ in 0..<100 {
+                if umount2(target, 0) == 0 { return 0 }
+                if errno != EBUSY { return errno }
+                usleep(50_000)
+            }
+            return EBUSY
+        }
         var problem: String?
         if result != 0 {
             problem = "umount \(target) failed (\(result.map { "errno \($0)" } ?? "timed out")); detached it"

@@ -61,6 +61,21 @@ struct NodeAPITests {
         #expect(failure { _ = try union.attributes(of: node) } != nil)
     }
 
+    @Test("a removed file's inode number no longer resolves to its node, so a reused number gets a new one")
+    func removedNodeLeavesInodeIndex() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        let union = stack.union
+        let (node, status, descriptor) = try union.createFile("gone", in: .root, flags: O_WRONLY, permissions: 0o644)
+        try? descriptor.close()
+        #expect(try union.withEngine { (engine) throws(Errno) in engine.nodesByInode[status.inode] } == node)
+        try union.remove("gone", in: .root, directory: false)
+        // The kernel still holds the node (one lookup), but the filesystem may hand its inode number to a
+        // new object: that object must not be taken for this node.
+        #expect(try union.withEngine { (engine) throws(Errno) in engine.nodes[node] != nil })
+        #expect(try union.withEngine { (engine) throws(Errno) in engine.nodesByInode[status.inode] } == nil)
+    }
+
     @Test("layers on different filesystems get distinct inode-number namespaces (xino)")
     func inodeNamespaces() throws {
         let shm = "/dev/shm/strata-xino-\(getpid())"

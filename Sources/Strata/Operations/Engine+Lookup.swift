@@ -143,7 +143,7 @@ extension Engine {
         let directory = try lowerDirectory(of: parent, layer: layer)
         let status = try withLowerDirectory(directory) { (descriptor) throws(Errno) in try descriptor.status(at: name) }
         let inode = layers.unionInode(device: layers.lowerDevice(layer), inode: status.inode)
-        if kind != .directory, status.linkCount > 1, let existing = nodesByInode[inode], nodes[existing] != nil {
+        if kind != .directory, status.linkCount > 1, let existing = nodesByInode[inode], nodes[existing]?.kind == kind {
             attach(existing, to: parent.id, as: name)
             return existing
         }
@@ -183,7 +183,7 @@ extension Engine {
         let status = try parentDirectory.status(at: name)
         let marks = PrivateMarks.read(at: name, in: parentDirectory)
         let inode = marks.origin ?? layers.unionInode(device: upper.device, inode: status.inode)
-        if kind != .directory, let existing = nodesByInode[inode], nodes[existing] != nil {
+        if kind != .directory, let existing = nodesByInode[inode], nodes[existing]?.kind == kind {
             attach(existing, to: parent.id, as: name)
             return existing
         }

@@ -135,7 +135,12 @@ struct Engine {
             }
         }
         nodes[id] = record
-        if record.parent == nil && record.lookups == 0 { forgetUnreferenced(id) }
+        if record.parent == nil {
+            // Nameless: its inode number may be reused by the filesystem for a new object, which must not
+            // resolve to this node.
+            if nodesByInode[record.inode] == id { nodesByInode[record.inode] = nil }
+            if record.lookups == 0 { forgetUnreferenced(id) }
+        }
     }
 
     mutating func makeTemporaryName() -> String {
