@@ -63,12 +63,16 @@ extension UnionFileSystem {
     /// layer: such data never changes while the union is open, so a kernel page cache of it stays valid
     /// across opens (FUSE `keep_cache`), until a write-open copies the file up.
     public func openFile(_ node: NodeID, flags: Int32, as caller: Credentials? = nil) throws(Errno) -> OpenedFile {
+        let readsLower = { () -> Bool in
+            (try? self.withEngine { (engine) throws(Errno) -> Bool in
+                guard let record = engine.nodes[node] else { return false }
+                return !record.isDirectory && (!record.inUpper || record.metacopy)
+            }) ?? false
+        }
+        let before = readsLower()
         let descriptor = try openDescriptor(node, flags: flags, as: caller)
-        let lower = (try? withEngine { (engine) throws(Errno) -> Bool in
-            guard let record = engine.nodes[node] else { return false }
-            return !record.isDirectory && (!record.inUpper || record.metacopy)
-        }) ?? false
-        return OpenedFile(descriptor: descriptor, readsLowerLayer: lower)
+        let after = readsLower()
+        return OpenedFile(descriptor: descriptor, readsLowerLayer: after, copiedUp: before && !after)
     }
 
     /// Creates and opens a regular file. Serves FUSE `CREATE`.
@@ -191,4 +195,7 @@ public struct OpenedFile: Sendable {
     public let descriptor: FileDescriptor
     /// The data is a lower layer's: immutable while the union is open.
     public let readsLowerLayer: Bool
+    /// This open brought the data up; a metadata-only file filled in place has a new mtime, which a
+    /// cache of its attributes does not know yet.
+    public let copiedUp: Bool
 }

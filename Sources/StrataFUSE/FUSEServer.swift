@@ -92,6 +92,11 @@ public final class FUSEServer: @unchecked Sendable {
         }
     }
 
+    /// Tells the kernel to forget the cached attributes of `node` (not its pages).
+    func invalidateAttributes(of node: fuse_ino_t) {
+        _ = unsafe fuse_lowlevel_notify_inval_inode(session, node, -1, 0)
+    }
+
     /// Takes the mount down without serving it (a mount that `run` never served, or after it returned).
     public func close() {
         let idle = state.withLock { (state: inout State) -> Bool in state == .mounted }

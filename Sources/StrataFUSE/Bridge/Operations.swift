@@ -355,6 +355,10 @@ enum Operations {
             if unsafe fuse_reply_open(request, info) != 0 {
                 _ = server.files.remove(handle)
                 try? descriptor.close()
+            } else if opened.copiedUp {
+                // A metadata-only upper file got its data in place: its mtime changed under the kernel's
+                // attribute cache, which this open reply cannot update. Drop the cached attributes.
+                server.invalidateAttributes(of: node)
             }
         }
     }
