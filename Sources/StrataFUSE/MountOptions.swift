@@ -77,8 +77,8 @@ public struct MountOptions: Sendable, Hashable {
         var entryTimeout = Self.defaultTimeout
         var attributeTimeout = Self.defaultTimeout
         for text in options {
-            for option in try Self.split(text) where !option.isEmpty {
-                let (key, value) = Self.keyValue(option)
+            for option in try OverlayOptionSyntax.split(text, separator: ",") where !option.isEmpty {
+                let (key, value) = OverlayOptionSyntax.keyValue(option)
                 if let earlier = seen[key] {
                     throw StrataError(.invalidOption, "option '\(key)' is given twice ('\(earlier)' and '\(option)')")
                 }
@@ -125,9 +125,9 @@ public struct MountOptions: Sendable, Hashable {
         where given && seen[key] != nil {
             throw StrataError(.invalidOption, "'\(flag)' and '-o \(key)=' both name the \(key); give one")
         }
-        if !lowers.isEmpty { unionParts.append("lowerdir=" + lowers.map(Self.escape).joined(separator: ":")) }
-        if let upper { unionParts.append("upperdir=" + Self.escape(upper)) }
-        if let work { unionParts.append("workdir=" + Self.escape(work)) }
+        if !lowers.isEmpty { unionParts.append("lowerdir=" + lowers.map(OverlayOptionSyntax.escape).joined(separator: ":")) }
+        if let upper { unionParts.append("upperdir=" + OverlayOptionSyntax.escape(upper)) }
+        if let work { unionParts.append("workdir=" + OverlayOptionSyntax.escape(work)) }
 
         let union = try UnionConfiguration(options: unionParts.joined(separator: ","))
         if (union.upper == nil) != (union.work == nil) {
@@ -165,46 +165,5 @@ public struct MountOptions: Sendable, Hashable {
         if defaultPermissions { options.append("default_permissions") }
         if readOnly { options.append("ro") }
         return options
-    }
-
-    // MARK: Syntax
-
-    /// Splits on commas not escaped by a backslash; keeps the escapes for `UnionConfiguration`.
-    static func split(_ text: String) throws(StrataError) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var escaped = false
-        for character in text {
-            if escaped {
-                current.append(character)
-                escaped = false
-            } else if character == "\\" {
-                current.append(character)
-                escaped = true
-            } else if character == "," {
-                parts.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        guard !escaped else { throw StrataError(.invalidOption, "'\(text)' ends with a lone backslash") }
-        parts.append(current)
-        return parts
-    }
-
-    static func keyValue(_ option: String) -> (String, String?) {
-        guard let equals = option.firstIndex(of: "=") else { return (option, nil) }
-        return (String(option[..<equals]), String(option[option.index(after: equals)...]))
-    }
-
-    /// `:` `,` and `\` escaped with a backslash, as lowerdir/upperdir values need.
-    static func escape(_ path: String) -> String {
-        var escaped = ""
-        for character in path {
-            if character == ":" || character == "," || character == "\\" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return escaped
     }
 }

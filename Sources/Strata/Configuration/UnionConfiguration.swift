@@ -62,22 +62,22 @@ public struct UnionConfiguration: Sendable, Hashable {
         var work: FilePath?
         var format = WhiteoutFormat.default
         var durability = Durability.synchronous
-        for option in try Self.split(options, separator: ",") where !option.isEmpty {
-            let (key, value) = Self.keyValue(option)
+        for option in try OverlayOptionSyntax.split(options, separator: ",") where !option.isEmpty {
+            let (key, value) = OverlayOptionSyntax.keyValue(option)
             switch key {
             case "lowerdir":
                 guard let value, !value.isEmpty else { throw Self.missing(key) }
-                let parts = try Self.split(value, separator: ":")
+                let parts = try OverlayOptionSyntax.split(value, separator: ":")
                 guard !parts.contains(where: \.isEmpty) else {
                     throw StrataError(.invalidOption, "lowerdir '\(value)' has an empty layer (data-only '::' layers are not supported)")
                 }
-                lowers = parts.map { FilePath(Self.unescape($0)) }
+                lowers = parts.map { FilePath(OverlayOptionSyntax.unescape($0)) }
             case "upperdir":
                 guard let value, !value.isEmpty else { throw Self.missing(key) }
-                upper = FilePath(Self.unescape(value))
+                upper = FilePath(OverlayOptionSyntax.unescape(value))
             case "workdir":
                 guard let value, !value.isEmpty else { throw Self.missing(key) }
-                work = FilePath(Self.unescape(value))
+                work = FilePath(OverlayOptionSyntax.unescape(value))
             case "whiteout":
                 guard let value, let parsed = WhiteoutFormat(rawValue: value) else {
                     throw StrataError(.invalidOption, "whiteout must be 'overlay' or 'oci', not '\(value ?? "")'")
@@ -96,48 +96,5 @@ public struct UnionConfiguration: Sendable, Hashable {
 
     private static func missing(_ key: String) -> StrataError {
         StrataError(.invalidOption, "option '\(key)' needs a value")
-    }
-
-    private static func keyValue(_ option: String) -> (String, String?) {
-        guard let equals = option.firstIndex(of: "=") else { return (option, nil) }
-        return (String(option[..<equals]), String(option[option.index(after: equals)...]))
-    }
-
-    /// Splits on `separator` where it is not escaped by a backslash; keeps the escapes.
-    static func split(_ text: String, separator: Character) throws(StrataError) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var escaped = false
-        for character in text {
-            if escaped {
-                current.append("\\")
-                current.append(character)
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
-            } else if character == separator {
-                parts.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        guard !escaped else { throw StrataError(.invalidOption, "'\(text)' ends with a lone backslash") }
-        parts.append(current)
-        return parts
-    }
-
-    static func unescape(_ text: String) -> String {
-        var result = ""
-        var escaped = false
-        for character in text {
-            if escaped || character != "\\" {
-                result.append(character)
-                escaped = false
-            } else {
-                escaped = true
-            }
-        }
-        return result
     }
 }
