@@ -192,7 +192,7 @@ extension Engine {
         let redirect = marks.redirect
         if kind == .directory {
             let opaque = entry.upperWhiteout != nil || marks.isOpaque
-                || (try? parentDirectory.status(at: name + "/" + PrivateNames.opaqueMarker)) != nil
+                || Self.holdsOpaqueMarker(name, in: parentDirectory)
             if opaque {
                 record.lowerStack = []
             } else if let redirect {
@@ -332,7 +332,15 @@ extension Engine {
     /// Whether the upper directory `name` inside `parent` is opaque.
     func isOpaqueDirectory(_ name: String, in parent: FileDescriptor) -> Bool {
         if PrivateMarks.read(at: name, in: parent).isOpaque { return true }
-        return (try? parent.status(at: name + "/" + PrivateNames.opaqueMarker)) != nil
+        return Self.holdsOpaqueMarker(name, in: parent)
+    }
+
+    /// Whether the directory `name` in `parent` holds an OCI opaque marker; the directory is opened
+    /// without following a symlink, like every other step into a layer.
+    static func holdsOpaqueMarker(_ name: String, in parent: FileDescriptor) -> Bool {
+        guard let directory = try? parent.open(beneath: name, flags: openPathDirectory) else { return false }
+        defer { try? directory.close() }
+        return (try? directory.status(at: PrivateNames.opaqueMarker)) != nil
     }
 
     /// A private attribute of `name` in `directory`, read in both namespaces.
