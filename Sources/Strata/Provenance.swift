@@ -37,6 +37,8 @@ extension UnionFileSystem {
     public func origin(of path: FilePath) throws(Errno) -> Provenance {
         try withEngine { (engine) throws(Errno) in
             let node = try engine.resolve(path)
+            // A directory's stack is final once it has been read (opaque layers and redirects).
+            if try engine.record(node).isDirectory { try engine.loadDirectory(node) }
             return try engine.provenance(of: node, path: Engine.components(of: path).joined(separator: "/"))
         }
     }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The writable layer: its root and the work directory where copy-ups are built.
 ///
 /// The work directory follows the kernel's layout: temporary objects live in `WORK/work`, which the
@@ -39,7 +41,7 @@ struct UpperLayer: Sendable {
             throw StrataError(.io, "cannot open the work directory", path: workPath, errno: error)
         }
         do {
-            try work.lock(exclusive: true, wait: false)
+            try Self.lock(work)
         } catch {
             try? work.close()
             if error == .wouldBlock || error == .resourceTemporarilyUnavailable {
@@ -65,6 +67,22 @@ struct UpperLayer: Sendable {
             throw StrataError(.io, "cannot prepare the work directory", path: workPath, errno: error)
         }
         self.work = work
+    }
+
+    /// Takes the work directory's exclusive lock, retrying for about a second: a process that another
+    /// thread is starting at this moment may hold a copy of a previous union's descriptor (and so its lock)
+    /// between its fork and its exec.
+    private static func lock(_ work: FileDescriptor) throws(Errno) {
+        var attempt = 0
+        while true {
+            do {
+                try work.lock(exclusive: true, wait: false)
+                return
+            } catch where (error == .wouldBlock || error == .resourceTemporarilyUnavailable) && attempt < 20 {
+                attempt += 1
+                usleep(50_000)
+            }
+        }
     }
 
     func close() {

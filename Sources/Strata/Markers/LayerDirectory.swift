@@ -25,6 +25,8 @@ struct LayerDirectory {
 
     var entries: [String: Entry] = [:]
     var isOpaque = false
+    /// The directory's own `overlay.redirect`, when a kernel upper is used as a lower layer.
+    var redirect: String?
     /// The opaque marker is the `.wh..wh..opq` file (rather than an xattr).
     var hasOpaqueMarkerFile = false
 
@@ -40,6 +42,7 @@ struct LayerDirectory {
         var result = LayerDirectory()
         let marks = PrivateMarks.read(in: directory)
         result.isOpaque = marks.isOpaque
+        result.redirect = marks.redirect
         let mayHoldAttributeWhiteouts = marks.opaque == "x"
         var position = 0
         for record in try directory.readDirectoryRecords() {

@@ -29,7 +29,13 @@ extension Engine {
         var lowerStates: [String: LowerState] = [:]
         var effectiveStack: [LowerDirectory] = []
         if !(upperDirectory?.isOpaque ?? false) {
-            for lower in record.lowerStack {
+            // The stack is finished here, where each layer's directory is read anyway: it ends after an
+            // opaque directory, and below a redirected one (a kernel upper reused as a lower layer) the
+            // layers merge the redirected path instead of the name.
+            var pending = record.lowerStack[...]
+            let parentSite = ParentSite(
+                id: record.parent ?? .root, lowerStack: record.parent.flatMap { nodes[$0]?.lowerStack } ?? [])
+            while let lower = pending.popFirst() {
                 let layerDirectory: LayerDirectory
                 do {
                     layerDirectory = try LayerDirectory.read(lower.path, in: layers.lowers[lower.layer].root)
@@ -54,6 +60,9 @@ extension Engine {
                     }
                 }
                 if layerDirectory.isOpaque { break }
+                if let redirect = layerDirectory.redirect, lower.layer < layers.lowers.count - 1 {
+                    pending = resolveRedirect(redirect, parent: parentSite, below: lower.layer)[...]
+                }
             }
         }
         record.lowerStack = effectiveStack
@@ -155,7 +164,7 @@ extension Engine {
             for mergeLayer in entry.mergeLayers {
                 stack.append(try lowerDirectory(of: parent, layer: mergeLayer).appending(name))
             }
-            record.lowerStack = try finishStack(stack, parent: parent)
+            record.lowerStack = stack
         } else {
             record.lowerObject = LowerObject(directory: directory, name: name)
             if status.linkCount > 1 {
@@ -197,13 +206,13 @@ extension Engine {
                 record.lowerStack = []
             } else if let redirect {
                 record.redirect = redirect
-                record.lowerStack = try finishStack(resolveRedirect(redirect, parent: parent), parent: parent)
+                record.lowerStack = resolveRedirect(redirect, parent: parent)
             } else {
                 var stack: [LowerDirectory] = []
                 for mergeLayer in entry.mergeLayers {
                     stack.append(try lowerDirectory(of: parent, layer: mergeLayer).appending(name))
                 }
-                record.lowerStack = try finishStack(stack, parent: parent)
+                record.lowerStack = stack
             }
         } else {
             if kind == .regular, marks.metacopy {
@@ -294,39 +303,6 @@ extension Engine {
             stack.append(candidate)
         }
         return stack
-    }
-
-    /// Finishes the lower stack of a directory from its candidate lower directories, top first: the
-    /// stack ends after an opaque one, and where one carries a redirect (a kernel upper reused as a
-    /// lower layer), the layers below it merge the redirected path instead of the name.
-    func finishStack(_ candidates: [LowerDirectory], parent: ParentSite) throws(Errno) -> [LowerDirectory] {
-        var remaining = candidates
-        var result: [LowerDirectory] = []
-        var index = 0
-        let bottom = layers.lowers.count - 1
-        while index < remaining.count {
-            let directory = remaining[index]
-            result.append(directory)
-            // Nothing lies below the bottom layer: its marks cannot change the stack.
-            if directory.layer == bottom { break }
-            let marks = try lowerDirectoryMarks(directory)
-            if marks.opaque { break }
-            if let redirect = marks.redirect {
-                remaining = Array(remaining.prefix(index + 1))
-                    + resolveRedirect(redirect, parent: parent, below: directory.layer)
-            }
-            index += 1
-        }
-        return result
-    }
-
-    /// The opaque mark (any format) and the redirect of one lower directory.
-    private func lowerDirectoryMarks(_ directory: LowerDirectory) throws(Errno) -> (opaque: Bool, redirect: String?) {
-        try withLowerDirectory(directory) { (descriptor) throws(Errno) in
-            let marks = PrivateMarks.read(in: descriptor)
-            if marks.isOpaque { return (true, marks.redirect) }
-            return ((try? descriptor.status(at: PrivateNames.opaqueMarker)) != nil, marks.redirect)
-        }
     }
 
     /// Whether the upper directory `name` inside `parent` is opaque.
