@@ -7,20 +7,6 @@ import Testing
 /// copy_file_range, fallocate modes and SEEK_DATA/SEEK_HOLE through the mount, driven by real tools.
 @Suite("data operations through the mount", .serialized, .enabled(if: FUSEAvailability.isAvailable, "needs root and /dev/fuse"))
 struct DataOperationTests {
-    static func run(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
-
     @Test("copy_file_range from a lower file, hole punching, and hole-aware seeking")
     func dataOperations() throws {
         let directory = try TemporaryDirectory(prefix: "strata-fuse-data")
@@ -51,7 +37,7 @@ struct DataOperationTests {
             os.close(fd)
             print('ok')
             """
-        let (status, output) = try Self.run(["python3", "-c", script])
+        let (status, output) = try runShortProgram(["python3", "-c", script])
         #expect(status == 0 && output.contains("ok"), "\(output)")
         let copy = try String(contentsOfFile: "\(layers.upper)/copy", encoding: .utf8)
         #expect(copy.utf8.count == 65536)
@@ -79,7 +65,7 @@ struct DataOperationTests {
             os.close(fd)
             print(open('\(merged)/log').read().count('line'), open('\(merged)/data').read())
             """
-        let (status, output) = try Self.run(["python3", "-c", script])
+        let (status, output) = try runShortProgram(["python3", "-c", script])
         try mount.unmount()
         #expect(status == 0, "\(output)")
         #expect(output.contains("5 abXYef"), "\(output)")

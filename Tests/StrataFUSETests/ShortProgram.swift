@@ -1,0 +1,18 @@
+import Foundation
+
+/// Runs a short program to its end, with its working directory outside any mount, and returns its exit
+/// status and its output (standard output and error together). `PATH` is given explicitly when a test
+/// needs the freshly built `strata` found by name.
+func runShortProgram(_ arguments: [String], path: String? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = (path.map { ["PATH=\($0)"] } ?? []) + arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: "/")
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
