@@ -63,16 +63,15 @@ extension UnionFileSystem {
     /// layer: such data never changes while the union is open, so a kernel page cache of it stays valid
     /// across opens (FUSE `keep_cache`), until a write-open copies the file up.
     public func openFile(_ node: NodeID, flags: Int32, as caller: Credentials? = nil) throws(Errno) -> OpenedFile {
-        let readsLower = { () -> Bool in
-            (try? self.withEngine { (engine) throws(Errno) -> Bool in
-                guard let record = engine.nodes[node] else { return false }
-                return !record.isDirectory && (!record.inUpper || record.metacopy)
-            }) ?? false
-        }
-        let before = readsLower()
+        // One look at the node: a read-only open changes nothing, and a write-open always leaves the data
+        // in the upper layer, so its state before the open says everything.
+        let lower = (try? withEngine(as: caller) { (engine) throws(Errno) -> Bool in
+            guard let record = engine.nodes[node] else { return false }
+            return !record.isDirectory && (!record.inUpper || record.metacopy)
+        }) ?? false
         let descriptor = try openDescriptor(node, flags: flags, as: caller)
-        let after = readsLower()
-        return OpenedFile(descriptor: descriptor, readsLowerLayer: after, copiedUp: before && !after)
+        let writes = Engine.opensForWriting(flags)
+        return OpenedFile(descriptor: descriptor, readsLowerLayer: lower && !writes, copiedUp: lower && writes)
     }
 
     /// Creates and opens a regular file. Serves FUSE `CREATE`.

@@ -31,7 +31,7 @@ public final class KernelOverlay: Sendable {
         self.mountPoint = mountPoint
         self.options = options
         self.timeout = timeout
-        let result = Self.withTimeout(timeout) { () -> Int32 in
+        let result = withTimeLimit(timeout) { () -> Int32 in
             mount("overlay", mountPoint, "overlay", 0, options) == 0 ? 0 : Glibc.errno
         }
         switch result {
@@ -60,7 +60,7 @@ public final class KernelOverlay: Sendable {
         }
         guard wasMounted else { return }
         let target = mountPoint
-        let result = Self.withTimeout(timeout) { () -> Int32 in
+        let result = withTimeLimit(timeout) { () -> Int32 in
             umount2(target, 0) == 0 ? 0 : Glibc.errno
         }
         if result == 0 { return }
@@ -132,27 +132,8 @@ public final class KernelOverlay: Sendable {
         return escaped
     }
 
-    /// Runs `body` on another thread and returns its result, or nil when it has not finished within
-    /// `limit` (the thread is then abandoned).
-    static func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () -> T) -> T? {
-        let box = TimeoutBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            let result = body()
-            box.value.withLock { $0 = result }
-            done.signal()
-        }
-        let (seconds, attoseconds) = limit.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        guard done.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return nil }
-        return box.value.withLock { $0 }
-    }
 }
 
-/// Carries a result out of the thread `withTimeout` abandons when it is late.
-private final class TimeoutBox<T: Sendable>: Sendable {
-    let value = Mutex<T?>(nil)
-}
 
 /// `print(…, to: &standardError)`.
 struct StandardError: TextOutputStream {

@@ -39,7 +39,7 @@ final class FUSEMount: Sendable {
         let target = mountPoint
         // EBUSY can be transient: tests run in parallel in this process, and a program another test starts
         // at that moment may briefly hold a descriptor of ours it inherited. Retry for a few seconds.
-        let result = Self.withTimeout(limit) { () -> Int32 in
+        let result = withTimeLimit(limit) { () -> Int32 in
             for _ in 0..<100 {
                 if umount2(target, 0) == 0 { return 0 }
                 if errno != EBUSY { return errno }
@@ -53,7 +53,7 @@ final class FUSEMount: Sendable {
             _ = umount2(target, Int32(MNT_DETACH))
         }
         let background = self.background
-        let finished = Self.withTimeout(limit) { () -> String? in
+        let finished = withTimeLimit(limit) { () -> String? in
             do throws(StrataError) {
                 try background.wait()
                 return nil
@@ -84,24 +84,6 @@ final class FUSEMount: Sendable {
             if fields.count > 4, fields[4] == path { return true }
         }
         return false
-    }
-
-    static func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () -> T) -> T? {
-        let done = DispatchSemaphore(value: 0)
-        let result = Box<T>()
-        DispatchQueue.global().async {
-            let value = body()
-            result.value.withLock { $0 = value }
-            done.signal()
-        }
-        let (seconds, attoseconds) = limit.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        guard done.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return nil }
-        return result.value.withLock { $0 }
-    }
-
-    private final class Box<T: Sendable>: Sendable {
-        let value = Mutex<T?>(nil)
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Runs a short program to its end, with its working directory outside any mount, and returns its exit
 /// status and its output (standard output and error together). `PATH` is given explicitly when a test
 /// needs the freshly built `strata` found by name.
-func runShortProgram(_ arguments: [String], path: String? = nil) throws -> (status: Int32, output: String) {
+public func runShortProgram(_ arguments: [String], path: String? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = (path.map { ["PATH=\($0)"] } ?? []) + arguments
