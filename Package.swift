@@ -13,11 +13,13 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataSystem", targets: ["StrataSystem"]),
         .library(name: "StrataFUSE", targets: ["StrataFUSE"]),
+        .library(name: "StrataOCI", targets: ["StrataOCI"]),
         .executable(name: "strata", targets: ["strata"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -38,9 +40,20 @@ let package = Package(
             dependencies: ["Strata", "CFuse3"],
             swiftSettings: bridge
         ),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .target(
+            name: "StrataArchive",
+            dependencies: ["CArchive", "StrataSystem", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: bridge
+        ),
+        .target(
+            name: "StrataOCI",
+            dependencies: ["Strata", "StrataArchive", "StrataSystem", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: fenced
+        ),
         .executableTarget(
             name: "strata",
-            dependencies: ["Strata", "StrataFUSE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Strata", "StrataFUSE", "StrataOCI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fenced
         ),
         .target(
@@ -51,6 +64,7 @@ let package = Package(
         .testTarget(name: "StrataSystemTests", dependencies: ["StrataSystem"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(name: "DifferentialTests", dependencies: ["Strata", "StrataTestSupport"]),
+        .testTarget(name: "StrataOCITests", dependencies: ["StrataOCI", "StrataArchive", "Strata", "StrataTestSupport"]),
         .testTarget(name: "StrataFUSETests", dependencies: ["Strata", "StrataFUSE", "StrataTestSupport"]),
         .executableTarget(
             name: "CoreBenchmarks",

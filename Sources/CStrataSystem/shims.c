@@ -281,6 +281,10 @@ int cstrata_fsync(int fd) {
     return fsync(fd);
 }
 
+int cstrata_syncfs(int fd) {
+    return syncfs(fd);
+}
+
 int cstrata_fdatasync(int fd) {
     return fdatasync(fd);
 }

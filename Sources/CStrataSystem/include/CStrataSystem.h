@@ -177,6 +177,8 @@ ssize_t cstrata_write(int fd, const void *buffer, size_t count);
 int cstrata_ftruncate(int fd, int64_t size);
 int cstrata_fsync(int fd);
 int cstrata_fdatasync(int fd);
+/// syncfs(fd): flushes the whole filesystem that holds fd.
+int cstrata_syncfs(int fd);
 /// ioctl(dest, FICLONE, source).
 int cstrata_ficlone(int destination, int source);
 /// fallocate(2) with any mode (posix_fallocate only allocates).

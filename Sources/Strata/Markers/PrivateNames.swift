@@ -3,9 +3,11 @@
 /// They are read in every layer and in every format, never shown through the merged view, and a
 /// caller can neither read, create, change nor remove them: a user who could forge a whiteout could
 /// hide any file of a lower layer.
-enum PrivateNames {
-    static let whiteoutPrefix = ".wh."
-    static let opaqueMarker = ".wh..wh..opq"
+public enum PrivateNames {
+    /// The prefix of an OCI whiteout file (`.wh.NAME` hides `NAME`).
+    public static let whiteoutPrefix = ".wh."
+    /// The OCI opaque marker: its directory hides every lower directory of the same name.
+    public static let opaqueMarker = ".wh..wh..opq"
 
     /// The xattr namespaces that hold overlay metadata: kernel (`trusted.overlay.`), unprivileged
     /// kernel mounts with `userxattr` (`user.overlay.`), fuse-overlayfs, and Strata's own.
@@ -13,7 +15,8 @@ enum PrivateNames {
         "trusted.overlay.", "user.overlay.", "user.fuseoverlayfs.", "trusted.strata.", "user.strata.",
     ]
 
-    static func isPrivateAttribute(_ name: String) -> Bool {
+    /// Whether `name` is an xattr through which a layer carries union metadata.
+    public static func isPrivateAttribute(_ name: String) -> Bool {
         attributePrefixes.contains { name.hasPrefix($0) }
     }
 

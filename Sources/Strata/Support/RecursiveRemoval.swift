@@ -1,10 +1,11 @@
 /// Removes a tree under a directory descriptor without ever following a symlink.
 ///
-/// Used for the work directory's leftovers and for upper directories that held only markers.
+/// Used for the work directory's leftovers, for upper directories that held only markers, and by the
+/// image layer store for partial layers.
 /// Directories without write or search permission are made accessible first, so a copy-up that
 /// crashed halfway through a mode-0555 directory can still be cleaned.
-enum RecursiveRemoval {
-    static func removeIfPresent(_ name: String, in parent: FileDescriptor) throws(Errno) {
+public enum RecursiveRemoval {
+    public static func removeIfPresent(_ name: String, in parent: FileDescriptor) throws(Errno) {
         let status: FileStatus
         do {
             status = try parent.status(at: name)
@@ -14,7 +15,7 @@ enum RecursiveRemoval {
         try remove(name, in: parent, status: status)
     }
 
-    static func remove(_ name: String, in parent: FileDescriptor, status: FileStatus) throws(Errno) {
+    public static func remove(_ name: String, in parent: FileDescriptor, status: FileStatus) throws(Errno) {
         guard status.kind == .directory else {
             try parent.remove(at: name)
             return
@@ -27,7 +28,7 @@ enum RecursiveRemoval {
     }
 
     /// Empties the directory `name` inside `parent`, leaving the directory itself.
-    static func removeContents(of name: String, in parent: FileDescriptor) throws(Errno) {
+    public static func removeContents(of name: String, in parent: FileDescriptor) throws(Errno) {
         let directory = try parent.open(beneath: name, flags: openReadOnlyDirectory)
         defer { try? directory.close() }
         for record in try directory.readDirectoryRecords() {

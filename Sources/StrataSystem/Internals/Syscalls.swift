@@ -170,6 +170,11 @@ internal func system_fsync(_ fd: CInt) -> CInt {
 }
 
 @inline(__always)
+internal func system_syncfs(_ fd: CInt) -> CInt {
+  cstrata_syncfs(fd)
+}
+
+@inline(__always)
 internal func system_fdatasync(_ fd: CInt) -> CInt {
   cstrata_fdatasync(fd)
 }
