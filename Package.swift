@@ -67,6 +67,14 @@ let package = Package(
         .testTarget(name: "StrataOCITests", dependencies: ["StrataOCI", "StrataArchive", "Strata", "StrataTestSupport"]),
         .testTarget(name: "StrataFUSETests", dependencies: ["Strata", "StrataFUSE", "StrataTestSupport"]),
         .executableTarget(
+            name: "StrataSoak",
+            dependencies: [
+                "Strata", "StrataTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Soak/StrataSoak",
+            swiftSettings: bridge
+        ),
+        .executableTarget(
             name: "CoreBenchmarks",
             dependencies: ["Strata", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/CoreBenchmarks",

@@ -163,3 +163,18 @@ enum LinuxCalls {
 struct CallFailure: Error {
     var code: Int32
 }
+
+extension LinuxCalls {
+    private typealias Fallocate = @convention(c) (Int32, Int32, Int64, Int64) -> Int32
+    nonisolated(unsafe) private static let fallocateCall: Fallocate = {
+        guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, "fallocate64") ?? dlsym(handle, "fallocate") else {
+            fatalError("libc does not export fallocate")  // glibc always does; nothing a test input can reach
+        }
+        return unsafeBitCast(pointer, to: Fallocate.self)
+    }()
+
+    /// fallocate(2) with any mode; 0 or -1 with `errno` set.
+    static func fallocate(_ descriptor: Int32, mode: Int32, offset: Int64, length: Int64) -> Int32 {
+        fallocateCall(descriptor, mode, offset, length)
+    }
+}

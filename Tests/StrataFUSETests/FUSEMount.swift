@@ -75,15 +75,7 @@ final class FUSEMount: Sendable {
 
     /// Whether `path` is a mount point in /proc/self/mountinfo.
     static func isMounted(_ path: String) -> Bool {
-        guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 8192)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let fields = text.split(separator: " ")
-            if fields.count > 4, fields[4] == path { return true }
-        }
-        return false
+        MountTable.contains(path)
     }
 }
 

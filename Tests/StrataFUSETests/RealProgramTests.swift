@@ -862,15 +862,6 @@ struct RealProgramTests {
         return nil
     }
 
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    /// glibc >= 2.34; not in the Glibc module (a `_GNU_SOURCE` declaration).
-    private static let addCloseFrom: AddCloseFrom? = {
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "posix_spawn_file_actions_addclosefrom_np") else {
-            return nil
-        }
-        return unsafeBitCast(symbol, to: AddCloseFrom.self)
-    }()
-
     /// Runs `executable` the way a shell does, with posix_spawn and waitpid: standard input /dev/null, output
     /// and errors into files in `scratch`, no other descriptor of this process (but `inherit`, as descriptor
     /// 5, when given), in its own process group, killed after `timeout` seconds. For `strata mount`, whose
@@ -884,51 +875,14 @@ struct RealProgramTests {
             unlink(name + ".out")
             unlink(name + ".err")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, name + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, name + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var firstClosed: Int32 = 3
-        if let inherit {
-            posix_spawn_file_actions_addopen(&actions, 3, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 4, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_adddup2(&actions, inherit, 5)
-            firstClosed = 6
+        let child = try ChildProcess(executable, arguments, log: name, inherit: inherit)
+        guard let status = child.reap(seconds: timeout) else {
+            child.kill()
+            _ = child.reap(seconds: 10)
+            throw HarnessError("`\(command)` did not finish within \(Int(timeout)) s; killed it")
         }
-        guard let addCloseFrom else { throw HarnessError("libc has no posix_spawn_file_actions_addclosefrom_np") }
-        _ = addCloseFrom(&actions, firstClosed)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let copies: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) }
-        defer { for copy in copies { free(copy) } }
-        var vector = copies + [nil]
-        var child: pid_t = 0
-        let code = vector.withUnsafeMutableBufferPointer { pointers in
-            posix_spawn(&child, executable, &actions, &attributes, pointers.baseAddress!, environ)
-        }
-        guard code == 0 else { throw HarnessError("cannot start \(command)", errno: code) }
-        var status: Int32 = 0
-        let deadline = DispatchTime.now() + timeout
-        while true {
-            let waited = waitpid(child, &status, WNOHANG)
-            if waited == child { break }
-            if waited < 0 && errno != EINTR { throw HarnessError("waitpid \(command)", errno: errno) }
-            if DispatchTime.now() > deadline {
-                kill(-child, SIGKILL)
-                kill(child, SIGKILL)
-                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-                throw HarnessError("`\(command)` did not finish within \(Int(timeout)) s; killed it")
-            }
-            usleep(2_000)
-        }
-        let signal = status & 0x7f
         return ProgramResult(
-            command: command, status: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
+            command: command, status: ChildProcess.exitCode(status),
             output: String(decoding: try bytes(name + ".out"), as: UTF8.self),
             errorOutput: String(decoding: try bytes(name + ".err"), as: UTF8.self))
     }

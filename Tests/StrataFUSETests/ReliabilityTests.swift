@@ -187,8 +187,8 @@ struct ReliabilityTests {
         let executable = RealProgramTests.strataExecutable
         try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
         let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
-        let server = try Child(executable, ["mount", "-f", "-o", options, merged], log: "\(scratch)/server")
-        var writer: Child?
+        let server = try ChildProcess(executable, ["mount", "-f", "-o", options, merged], log: "\(scratch)/server")
+        var writer: ChildProcess?
         defer {
             server.kill()
             writer?.kill()
@@ -204,7 +204,7 @@ struct ReliabilityTests {
             guard DispatchTime.now() < deadline else { throw HarnessError("\(merged) not mounted within 10 s") }
             usleep(5_000)
         }
-        writer = try Child("/bin/sh", ["-c", command, "sh", merged], log: "\(scratch)/writer")
+        writer = try ChildProcess("/bin/sh", ["-c", command, "sh", merged], log: "\(scratch)/writer")
         if delayMilliseconds >= 0 {
             usleep(UInt32(delayMilliseconds * 1000))
         } else if writer?.reap(seconds: 60) == nil {
@@ -220,69 +220,6 @@ struct ReliabilityTests {
         #expect(writer?.reap(seconds: 10) != nil, "the program in the mount did not end after the server died")
         #expect(!FUSEMount.isMounted(merged))
         return leftover
-    }
-
-    /// A child process in its own process group, started with posix_spawn; output into `log.out`/`log.err`.
-    final class Child {
-        let pid: pid_t
-        private var status: Int32?
-
-        init(_ executable: String, _ arguments: [String], log: String) throws {
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, log + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            posix_spawn_file_actions_addopen(&actions, 2, log + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            if let closeFrom = Child.addCloseFrom { _ = closeFrom(&actions, 3) }
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-            posix_spawnattr_setpgroup(&attributes, 0)
-            let copies: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) }
-            defer { for copy in copies { free(copy) } }
-            var vector = copies + [nil]
-            var child: pid_t = 0
-            let code = vector.withUnsafeMutableBufferPointer { pointers in
-                posix_spawn(&child, executable, &actions, &attributes, pointers.baseAddress!, environ)
-            }
-            guard code == 0 else { throw HarnessError("cannot start \(executable)", errno: code) }
-            pid = child
-        }
-
-        /// SIGKILL to the child's process group, unless it was reaped already.
-        func kill() {
-            guard status == nil else { return }
-            _ = Glibc.kill(-pid, SIGKILL)
-            _ = Glibc.kill(pid, SIGKILL)
-        }
-
-        /// The wait status if the child has exited (reaps it), else nil.
-        func exited() -> Int32? {
-            if let status { return status }
-            var value: Int32 = 0
-            if waitpid(pid, &value, WNOHANG) == pid { status = value }
-            return status
-        }
-
-        /// Waits up to `seconds` for the child to exit; nil if it is still running.
-        func reap(seconds: Double) -> Int32? {
-            let deadline = DispatchTime.now() + seconds
-            while exited() == nil {
-                if DispatchTime.now() > deadline { return nil }
-                usleep(2_000)
-            }
-            return status
-        }
-
-        private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        private static let addCloseFrom: AddCloseFrom? = {
-            guard let handle = dlopen(nil, RTLD_NOW),
-                let symbol = dlsym(handle, "posix_spawn_file_actions_addclosefrom_np")
-            else { return nil }
-            return unsafeBitCast(symbol, to: AddCloseFrom.self)
-        }()
     }
 
     // MARK: Helpers
