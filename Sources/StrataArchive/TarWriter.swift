@@ -66,6 +66,30 @@ public final class TarWriter {
 
     /// Appends `entry`; for a regular file, its `entry.size` bytes are read from `data` (from offset 0).
     public func append(_ entry: ArchiveEntry, data: FileDescriptor? = nil) throws(ArchiveError) {
+        try append(entry) { () throws(ArchiveError) -> [UInt8] in [] } rawData: { (offset, buffer) throws(ArchiveError) -> Int in
+            guard let data else { throw ArchiveError("no data given for '\(entry.path)'") }
+            do {
+                return try unsafe data.read(fromAbsoluteOffset: offset, into: buffer)
+            } catch {
+                throw ArchiveError("reading '\(entry.path)'", errno: error as? Errno)
+            }
+        }
+    }
+
+    /// Appends `entry`; for a regular file, `read(offset, count)` returns the next bytes of its data
+    /// (fewer than asked only at its end).
+    public func append(_ entry: ArchiveEntry, read: (Int64, Int) throws(ArchiveError) -> [UInt8]) throws(ArchiveError) {
+        var pending: [UInt8] = []
+        try append(entry) { () throws(ArchiveError) -> [UInt8] in pending } rawData: { (offset, buffer) throws(ArchiveError) -> Int in
+            pending = try read(offset, buffer.count)
+            return pending.count
+        }
+    }
+
+    private func append(
+        _ entry: ArchiveEntry, chunk: () throws(ArchiveError) -> [UInt8],
+        rawData: (Int64, UnsafeMutableRawBufferPointer) throws(ArchiveError) -> Int
+    ) throws(ArchiveError) {
         guard let raw = unsafe archive_entry_new() else { throw ArchiveError("libarchive: out of memory") }
         defer { unsafe archive_entry_free(raw) }
         unsafe archive_entry_set_pathname(raw, entry.path)
@@ -99,15 +123,15 @@ public final class TarWriter {
         }
         guard unsafe archive_write_header(tar, raw) == ARCHIVE_OK else { throw failure("writing '\(entry.path)'") }
         guard entry.kind == .regular, entry.size > 0 else { return }
-        guard let data else { throw ArchiveError("no data given for '\(entry.path)'") }
         var offset: Int64 = 0
         while offset < entry.size {
             let wanted = Int(min(Int64(output.buffer.count), entry.size - offset))
-            let count: Int
-            do {
-                count = try unsafe data.read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: output.buffer[..<wanted]))
-            } catch {
-                throw ArchiveError("reading '\(entry.path)'", errno: error as? Errno)
+            let target = unsafe UnsafeMutableRawBufferPointer(rebasing: output.buffer[..<wanted])
+            var count = try unsafe rawData(offset, target)
+            let bytes = try chunk()
+            if !bytes.isEmpty {
+                count = min(bytes.count, wanted)
+                unsafe target.copyBytes(from: bytes[..<count])
             }
             guard count > 0 else { throw ArchiveError("'\(entry.path)' shrank while it was archived") }
             guard unsafe archive_write_data(tar, output.buffer.baseAddress, count) == count else {

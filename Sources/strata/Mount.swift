@@ -1,6 +1,8 @@
 import ArgumentParser
 import Strata
 import StrataFUSE
+import StrataOCI
+import SystemPackage
 
 /// `strata mount`: serves a union at a mount point through FUSE, in the background by default.
 struct Mount: ParsableCommand {
@@ -29,6 +31,15 @@ struct Mount: ParsableCommand {
     @Option(help: "The work directory (same file system as the upper, not inside it).")
     var work: String?
 
+    @Option(help: "Mount a container of this OCI image (LAYOUT[:TAG|@DIGEST]); its layers come from the store.")
+    var image: String?
+
+    @Option(help: "The layer store for --image (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).")
+    var store: String?
+
+    @Option(help: "The platform to pick from a multi-platform image (os/arch[/variant]).")
+    var platform: String?
+
     @Flag(name: .short, help: "Stay in the foreground.")
     var foreground = false
 
@@ -43,6 +54,7 @@ struct Mount: ParsableCommand {
     var mountPoint: String
 
     func run() throws {
+        if let image { return try mountImage(image) }
         let mountOptions: MountOptions
         do {
             mountOptions = try MountOptions(options: options, lowers: lowers, upper: upper, work: work, debug: debug)
@@ -64,5 +76,43 @@ struct Mount: ParsableCommand {
         let server = try FUSEServer(options: mountOptions, mountPoint: mountPoint)
         if foregroundChild { Daemon.signalReady() }
         try server.run(handlingSignals: true)
+    }
+
+    /// Prepares the image's layers in the store, registers a container and mounts it with plain
+    /// `--lower/--upper/--work` arguments (the server never sees the image).
+    private func mountImage(_ image: String) throws {
+        guard lowers.isEmpty, !options.contains(where: { $0.contains("lowerdir=") }) else {
+            throw ValidationError("--image gives the lower layers; do not give lowerdir= or --lower too")
+        }
+        let prepared: PreparedImage
+        let record: ContainerRecord
+        do {
+            let layerStore = try LayerStore(store.map { FilePath($0) })
+            let reference = try ImageReference(parsing: image)
+            let resolved = try ImageLayout(reference.layout).resolve(reference, platform: try platform.map(parsePlatform))
+            prepared = try layerStore.prepare(resolved, progress: ProgressLine.reporter())
+            ProgressLine.end()
+            record = try layerStore.createContainer(for: prepared, upper: upper.map { FilePath($0) }, work: work.map { FilePath($0) })
+        } catch let error as StrataError {
+            throw ValidationError(error.description)
+        }
+        defer { prepared.lease.release() }
+        print("container \(record.id)")
+        print("upper \(record.upper)")
+        var mount = self
+        mount.image = nil
+        mount.lowers = prepared.lowers.map(\.string)
+        mount.upper = record.upper
+        mount.work = record.work
+        mount.mountPoint = ServerProcesses.absolute(mountPoint)
+        if !foreground && !debug {
+            let arguments = ["mount"] + options.flatMap { ["-o", $0] } + mount.lowers.flatMap { ["--lower", $0] }
+                + ["--upper", record.upper, "--work", record.work, mount.mountPoint, "--foreground-child"]
+            switch try Daemon.start(arguments: arguments) {
+            case .ready: return
+            case .failed(let status): throw ExitCode(status == 0 ? 1 : status)
+            }
+        }
+        try mount.run()
     }
 }

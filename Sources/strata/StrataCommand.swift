@@ -6,7 +6,10 @@ struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "A copy-on-write union filesystem: read-only lower layers under one writable upper.",
-        subcommands: [Demo.self, Tree.self, Origin.self, Mount.self, Unmount.self])
+        subcommands: [
+            Demo.self, Tree.self, Origin.self, Mount.self, Unmount.self,
+            Diff.self, Commit.self, Export.self, Layers.self, Prune.self,
+        ])
 
     /// Also runs as a mount helper: `mount -t fuse.strata SOURCE MOUNTPOINT -o OPTIONS` makes mount.fuse3
     /// call `strata SOURCE MOUNTPOINT -o OPTIONS`, which is `strata mount -o OPTIONS MOUNTPOINT`.
@@ -15,7 +18,9 @@ struct StrataCommand: ParsableCommand {
     }
 
     static func helperArguments(_ arguments: [String]) -> [String] {
-        let commands: Set<String> = ["demo", "tree", "origin", "mount", "unmount", "help"]
+        let commands: Set<String> = [
+            "demo", "tree", "origin", "mount", "unmount", "diff", "commit", "export", "layers", "prune", "inspect", "help",
+        ]
         guard arguments.count >= 2, let source = arguments.first, !source.hasPrefix("-"), !commands.contains(source),
             !arguments[1].hasPrefix("-")
         else { return arguments }

@@ -212,6 +212,18 @@ struct LayerUnpacker {
     }
 
     private mutating func applyMarkers() throws(StrataError) {
+        // A marker below a non-directory of this same layer is moot (that entry already hides the whole
+        // lower directory) and must not be written through it: umoci emits such whiteouts when a
+        // directory became a file.
+        let created = self.created
+        let moot = { (path: [String]) -> Bool in
+            (1..<max(path.count, 1)).contains { depth in
+                if let kind = created[Self.join(Array(path[..<depth]))] { return kind != .directory }
+                return false
+            }
+        }
+        opaques.removeAll { moot($0.path + ["x"]) }
+        whiteouts.removeAll { moot($0.path) }
         for (path, entry) in opaques {
             let directory = try directory(path, for: entry)
             defer { try? directory.close() }

@@ -1,0 +1,178 @@
+import Strata
+import StrataArchive
+import StrataSystem
+import SystemPackage
+
+/// Writes tar layers from a union's merged view: the changes of a container (commit) or the whole
+/// tree (export).
+///
+/// Output is deterministic: directories depth first, and within a directory the opaque marker first,
+/// then whiteouts, then entries, each group sorted by name (order-dependent unpackers apply an opaque
+/// marker when they meet it, so it must precede the directory's new children). Hard links inside the
+/// layer stay hard links; `timestamp`, when set, replaces every modification time.
+public struct LayerComposer {
+    let union: UnionFileSystem
+    let writer: TarWriter
+    public var timestamp: TimeSpec?
+    private var firstNameOfInode: [UInt64: String] = [:]
+    public private(set) var entriesWritten = 0
+
+    public init(union: UnionFileSystem, writer: TarWriter, timestamp: TimeSpec? = nil) {
+        self.union = union
+        self.writer = writer
+        self.timestamp = timestamp
+    }
+
+    /// Writes the layer that turns the image into the container: `changes` computed against the image.
+    public mutating func writeChanges(_ changes: ChangeSet) throws(StrataError) {
+        var entries: Set<String> = []
+        var whiteouts: Set<String> = []
+        let replaced = changes.replacedDirectories
+        for change in changes.changes {
+            let path = String(change.path.dropFirst())
+            switch change.kind {
+            case .deleted: whiteouts.insert(path)
+            case .added, .changed: entries.insert(path)
+            }
+        }
+        for directory in replaced {
+            try collectTree(directory, into: &entries)
+        }
+        whiteouts = whiteouts.filter { path in !replaced.contains { Self.isInside(path, $0) } }
+        for path in Array(entries) + Array(whiteouts) + Array(replaced) {
+            var parent = Self.parent(of: path)
+            while let current = parent, !current.isEmpty {
+                entries.insert(current)
+                parent = Self.parent(of: current)
+            }
+        }
+        entries.remove("")
+        try writeDirectory("", entries: entries, whiteouts: whiteouts, opaque: replaced)
+    }
+
+    /// Writes every entry of the merged view (a flattened image, like `docker export`).
+    public mutating func writeTree() throws(StrataError) {
+        var entries: Set<String> = []
+        try collectTree("", into: &entries)
+        entries.remove("")
+        try writeDirectory("", entries: entries, whiteouts: [], opaque: [])
+    }
+
+    private func collectTree(_ path: String, into entries: inout Set<String>) throws(StrataError) {
+        entries.insert(path)
+        let children = try attempt(path) { () throws(Errno) in try union.contentsOfDirectory(FilePath("/" + path)) }
+        for child in children {
+            let childPath = path.isEmpty ? child.name : path + "/" + child.name
+            if child.kind == .directory {
+                try collectTree(childPath, into: &entries)
+            } else {
+                entries.insert(childPath)
+            }
+        }
+    }
+
+    private mutating func writeDirectory(_ directory: String, entries: Set<String>, whiteouts: Set<String>, opaque: Set<String>) throws(StrataError) {
+        let prefix = directory.isEmpty ? "" : directory + "/"
+        func children(_ set: Set<String>) -> [String] {
+            set.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") && $0.count > prefix.count }
+                .map { String($0.dropFirst(prefix.count)) }.sorted()
+        }
+        if opaque.contains(directory) {
+            try write(ArchiveEntry(path: prefix + PrivateNames.opaqueMarker, kind: .regular, permissions: 0, modification: timestamp ?? TimeSpec(seconds: 0)))
+        }
+        for name in children(whiteouts) {
+            try write(ArchiveEntry(path: prefix + PrivateNames.whiteoutPrefix + name, kind: .regular, permissions: 0, modification: timestamp ?? TimeSpec(seconds: 0)))
+        }
+        for name in children(entries) {
+            let path = prefix + name
+            let isDirectory = try writeEntry(path)
+            if isDirectory { try writeDirectory(path, entries: entries, whiteouts: whiteouts, opaque: opaque) }
+        }
+    }
+
+    /// Writes one merged entry; returns whether it is a directory.
+    private mutating func writeEntry(_ path: String) throws(StrataError) -> Bool {
+        let location = FilePath("/" + path)
+        let status = try attempt(path) { () throws(Errno) in try union.status(location) }
+        guard let kind = status.kind else { return false }
+        let names = try attempt(path) { () throws(Errno) in try union.extendedAttributeNames(of: location) }
+        var attributes: [ArchiveEntry.ExtendedAttribute] = []
+        for name in names.sorted() {
+            let value = try attempt(path) { () throws(Errno) in try union.extendedAttribute(name, of: location) }
+            attributes.append(.init(name: name, value: value))
+        }
+        var entry = ArchiveEntry(
+            path: kind == .directory ? path + "/" : path, kind: .regular, permissions: status.permissions,
+            userID: status.user, groupID: status.group, modification: timestamp ?? status.modificationTime,
+            extendedAttributes: attributes)
+        switch kind {
+        case .directory: entry.kind = .directory
+        case .symbolicLink:
+            entry.kind = .symbolicLink
+            entry.linkTarget = try attempt(path) { () throws(Errno) in try union.readLink(location) }
+        case .characterDevice, .blockDevice:
+            entry.kind = kind == .characterDevice ? .characterDevice : .blockDevice
+            entry.device = status.specialDevice
+        case .fifo: entry.kind = .fifo
+        case .socket: return false
+        case .regular:
+            if status.linkCount > 1 {
+                if let first = firstNameOfInode[status.inode] {
+                    entry.kind = .hardLink
+                    entry.linkTarget = first
+                    entry.extendedAttributes = []
+                    try write(entry)
+                    return false
+                }
+                firstNameOfInode[status.inode] = path
+            }
+            entry.size = status.size
+            let file = try attempt(path) { () throws(Errno) in try union.open(location, .readOnly) }
+            defer { file.close() }
+            try wrap(path) { () throws(ArchiveError) in
+                try writer.append(entry) { (offset, count) throws(ArchiveError) -> [UInt8] in
+                    do throws(Errno) {
+                        return try file.read(count: count, at: offset)
+                    } catch {
+                        throw ArchiveError("reading '/\(path)'", errno: error)
+                    }
+                }
+            }
+            entriesWritten += 1
+            return false
+        }
+        try write(entry)
+        return kind == .directory
+    }
+
+    private mutating func write(_ entry: ArchiveEntry) throws(StrataError) {
+        try wrap(entry.path) { () throws(ArchiveError) in try writer.append(entry) }
+        entriesWritten += 1
+    }
+
+    private func wrap(_ path: String, _ body: () throws(ArchiveError) -> Void) throws(StrataError) {
+        do {
+            try body()
+        } catch {
+            throw StrataError(.io, "writing the layer entry '/\(path)': \(error.message)", errno: error.errno)
+        }
+    }
+
+    private func attempt<T>(_ path: String, _ body: () throws(Errno) -> T) throws(StrataError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw StrataError(.io, "reading '/\(path)' from the union", errno: error)
+        }
+    }
+
+    static func parent(of path: String) -> String? {
+        guard !path.isEmpty else { return nil }
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+
+    static func isInside(_ path: String, _ directory: String) -> Bool {
+        directory.isEmpty ? !path.isEmpty : path.hasPrefix(directory + "/")
+    }
+}
