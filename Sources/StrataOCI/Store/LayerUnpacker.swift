@@ -106,18 +106,16 @@ struct LayerUnpacker {
         }
         switch entry.kind {
         case .regular:
-            try attempt("creating '\(path)'") { () throws(Errno) in
-                let file = try parent.open(at: name, flags: O_WRONLY | O_CREAT | O_EXCL, permissions: 0o600)
-                defer { try? file.close() }
-                let written: Int64
-                do {
-                    written = try reader.writeData(to: file)
-                } catch {
-                    throw .ioError
-                }
-                _ = written
-                try file.truncate(to: entry.size)
+            let file = try attempt("creating '\(path)'") { () throws(Errno) -> FileDescriptor in
+                try parent.open(at: name, flags: O_WRONLY | O_CREAT | O_EXCL, permissions: 0o600)
             }
+            defer { try? file.close() }
+            do {
+                _ = try reader.writeData(to: file)
+            } catch {
+                throw refuse("the layer stream is corrupt or truncated in '\(path)': \(error)")
+            }
+            try attempt("sizing '\(path)'") { () throws(Errno) in try file.truncate(to: entry.size) }
             dataBytes += entry.size
         case .directory:
             try attempt("creating directory '\(path)'") { () throws(Errno) in
@@ -345,9 +343,9 @@ struct LayerUnpacker {
         StrataError(.unsafePath, "\(layerName): \(message)")
     }
 
-    private func attempt(_ what: String, _ body: () throws(Errno) -> Void) throws(StrataError) {
+    private func attempt<T>(_ what: String, _ body: () throws(Errno) -> T) throws(StrataError) -> T {
         do {
-            try body()
+            return try body()
         } catch {
             throw StrataError(.io, "\(layerName): \(what) failed", errno: error)
         }
