@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Strata
 import StrataFUSE
 import StrataOCI
@@ -84,10 +85,15 @@ struct Mount: ParsableCommand {
         guard lowers.isEmpty, !options.contains(where: { $0.contains("lowerdir=") }) else {
             throw ValidationError("--image gives the lower layers; do not give lowerdir= or --lower too")
         }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: mountPoint)
+        guard attributes?[.type] as? FileAttributeType == .typeDirectory else {
+            throw ValidationError("the mount point '\(mountPoint)' is not a directory")
+        }
         let prepared: PreparedImage
         let record: ContainerRecord
+        let layerStore: LayerStore
         do {
-            let layerStore = try LayerStore(store.map { FilePath($0) })
+            layerStore = try LayerStore(store.map { FilePath($0) })
             let reference = try ImageReference(parsing: image)
             let resolved = try ImageLayout(reference.layout).resolve(reference, platform: try platform.map(parsePlatform))
             prepared = try layerStore.prepare(resolved, progress: ProgressLine.reporter())
@@ -105,14 +111,23 @@ struct Mount: ParsableCommand {
         mount.upper = record.upper
         mount.work = record.work
         mount.mountPoint = ServerProcesses.absolute(mountPoint)
+        // A container whose mount never started is not kept (unless the caller named its directories).
+        let discard = { if upper == nil { layerStore.removeContainer(record) } }
         if !foreground && !debug {
             let arguments = ["mount"] + options.flatMap { ["-o", $0] } + mount.lowers.flatMap { ["--lower", $0] }
                 + ["--upper", record.upper, "--work", record.work, mount.mountPoint, "--foreground-child"]
             switch try Daemon.start(arguments: arguments) {
             case .ready: return
-            case .failed(let status): throw ExitCode(status == 0 ? 1 : status)
+            case .failed(let status):
+                discard()
+                throw ExitCode(status == 0 ? 1 : status)
             }
         }
-        try mount.run()
+        do {
+            try mount.run()
+        } catch {
+            discard()
+            throw error
+        }
     }
 }

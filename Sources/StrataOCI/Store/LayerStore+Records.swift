@@ -97,6 +97,12 @@ extension LayerStore {
         return record
     }
 
+    /// Forgets a container and removes its directory under the store (with its upper and work, when they
+    /// live there; directories the caller chose elsewhere are left alone).
+    public func removeContainer(_ record: ContainerRecord) {
+        try? FileManager.default.removeItem(atPath: root.appending("containers/\(record.id)").string)
+    }
+
     /// The container with this id (or unique id prefix), or whose upper directory is `name`.
     public func container(_ name: String) throws(StrataError) -> ContainerRecord {
         let all = containerRecords()
