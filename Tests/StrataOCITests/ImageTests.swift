@@ -184,3 +184,24 @@ enum StrataCLI {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
     }
 }
+
+@Suite("OCI images: export")
+struct ExportTests {
+    @Test("export flattens the merged view into one tar that unpacks to umoci's rootfs")
+    func exportFlattens() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-export")
+        defer { try? directory.remove() }
+        let image = try ImageFixtures.rich(in: directory.path)
+        let reference = try image.unpack(into: directory.path, name: "reference")
+        let tar = directory.path + "/flat.tar"
+        let (status, output) = try runShortProgram([StrataCLI.executable, "export", image.reference, "--store", directory.path + "/store", "-o", tar])
+        #expect(status == 0, "\(output)")
+        let target = try directory.makeSubdirectory("flat")
+        let (untar, untarOutput) = try runShortProgram(["tar", "--xattrs", "--xattrs-include=*", "-xpf", tar, "-C", target])
+        #expect(untar == 0, "\(untarOutput)")
+        let flat = ImageFixtures.withoutRoot(try TreeSnapshot.directory(target, xattrs: .mergedView))
+        let expected = ImageFixtures.withoutRoot(try TreeSnapshot.directory(reference, xattrs: .mergedView))
+        #expect(flat.differences(from: expected, labels: ("exported", "umoci")) == [])
+        #expect(try ImageFixtures.hardLinkGroups(target) == ImageFixtures.hardLinkGroups(reference))
+    }
+}
