@@ -18,6 +18,8 @@ struct UpperLayer: Sendable {
     let index: FileDescriptor
 
     static let temporariesName = "work"
+    /// `ST_RDONLY` of `statvfs(3)`.
+    static let readOnlyMountFlag: UInt64 = 1
     static let indexName = "strata-index"
 
     /// Opens and locks the work directory, then removes what an interrupted copy-up left behind.
@@ -32,6 +34,14 @@ struct UpperLayer: Sendable {
             self.device = try root.status().device
         } catch {
             throw StrataError(.io, "cannot read the upper directory", path: path, errno: error)
+        }
+        // As the kernel's overlayfs: a read-only upper is refused at mount time, not with EROFS at the
+        // first write (for a read-only union, give no upperdir).
+        if let status = try? root.fileSystemStatus(), status.flags & Self.readOnlyMountFlag != 0 {
+            throw StrataError(
+                .invalidLayer,
+                "the upper directory is on a read-only file system; make it writable, or give no upperdir and workdir for a read-only union",
+                path: path, errno: .readOnlyFileSystem)
         }
         let work: FileDescriptor
         do {
