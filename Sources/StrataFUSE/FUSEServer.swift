@@ -133,8 +133,18 @@ public final class FUSEServer: @unchecked Sendable {
     public static func unmount(_ mountPoint: String, detach: Bool = false) throws(StrataError) {
         if unsafe umount2(mountPoint, detach ? Int32(MNT_DETACH) : 0) == 0 { return }
         let code = Errno(rawValue: errno)
-        guard code == .notPermitted else {
-            throw StrataError(code == .resourceBusy ? .busy : .io, "cannot unmount", path: FilePath(mountPoint), errno: code)
+        switch code {
+        case .notPermitted: break
+        case .resourceBusy:
+            throw StrataError(
+                .busy, "cannot unmount: the mount is in use (a process has a file open or its working directory "
+                    + "inside it); end those, or detach it now with --lazy", path: FilePath(mountPoint), errno: code)
+        case .invalidArgument:
+            throw StrataError(.invalidOption, "cannot unmount: not a mount point", path: FilePath(mountPoint), errno: code)
+        case .noSuchFileOrDirectory:
+            throw StrataError(.invalidOption, "cannot unmount: no such directory", path: FilePath(mountPoint), errno: code)
+        default:
+            throw StrataError(.io, "cannot unmount", path: FilePath(mountPoint), errno: code)
         }
         let status = try Spawn.run("fusermount3", ["-u"] + (detach ? ["-z"] : []) + [mountPoint])
         guard status == 0 else {
