@@ -72,21 +72,30 @@ public struct LayerComposer {
     }
 
     private mutating func writeDirectory(_ directory: String, entries: Set<String>, whiteouts: Set<String>, opaque: Set<String>) throws(StrataError) {
+        // Children by parent, once: a layer of many entries stays linear.
+        func byParent(_ paths: Set<String>) -> [String: [String]] {
+            var result: [String: [String]] = [:]
+            for path in paths {
+                guard let parent = Self.parent(of: path) else { continue }
+                result[parent, default: []].append(String(path.dropFirst(parent.isEmpty ? 0 : parent.count + 1)))
+            }
+            return result.mapValues { $0.sorted() }
+        }
+        try write(directory, entries: byParent(entries), whiteouts: byParent(whiteouts), opaque: opaque)
+    }
+
+    private mutating func write(_ directory: String, entries: [String: [String]], whiteouts: [String: [String]], opaque: Set<String>) throws(StrataError) {
         let prefix = directory.isEmpty ? "" : directory + "/"
-        func children(_ set: Set<String>) -> [String] {
-            set.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") && $0.count > prefix.count }
-                .map { String($0.dropFirst(prefix.count)) }.sorted()
-        }
+        let time = timestamp ?? TimeSpec(seconds: 0)
         if opaque.contains(directory) {
-            try write(ArchiveEntry(path: prefix + PrivateNames.opaqueMarker, kind: .regular, permissions: 0, modification: timestamp ?? TimeSpec(seconds: 0)))
+            try write(ArchiveEntry(path: prefix + PrivateNames.opaqueMarker, kind: .regular, permissions: 0, modification: time))
         }
-        for name in children(whiteouts) {
-            try write(ArchiveEntry(path: prefix + PrivateNames.whiteoutPrefix + name, kind: .regular, permissions: 0, modification: timestamp ?? TimeSpec(seconds: 0)))
+        for name in whiteouts[directory] ?? [] {
+            try write(ArchiveEntry(path: prefix + PrivateNames.whiteoutPrefix + name, kind: .regular, permissions: 0, modification: time))
         }
-        for name in children(entries) {
+        for name in entries[directory] ?? [] {
             let path = prefix + name
-            let isDirectory = try writeEntry(path)
-            if isDirectory { try writeDirectory(path, entries: entries, whiteouts: whiteouts, opaque: opaque) }
+            if try writeEntry(path) { try write(path, entries: entries, whiteouts: whiteouts, opaque: opaque) }
         }
     }
 
