@@ -3,6 +3,7 @@ import Foundation
 import Strata
 import StrataArchive
 import StrataOCI
+import Synchronization
 import SystemPackage
 
 /// The store option shared by the image commands.
@@ -39,7 +40,16 @@ enum ProgressLine {
 
     static func reporter() -> (@Sendable (UnpackProgress) -> Void)? {
         guard enabled else { return nil }
+        // Ten updates a second at most, and always the first of each layer.
+        let last = Mutex<(layer: Int, at: ContinuousClock.Instant)?>(nil)
         return { progress in
+            let now = ContinuousClock.now
+            let due = last.withLock { previous -> Bool in
+                if let previous, previous.layer == progress.layer, now - previous.at < .milliseconds(100) { return false }
+                previous = (progress.layer, now)
+                return true
+            }
+            guard due else { return }
             let mebibytes = Double(progress.bytes) / 1_048_576
             let text = String(format: "\runpacking layer %d/%d %@ %.1f MiB", progress.layer + 1, progress.layers,
                               progress.diffID.short, mebibytes)

@@ -128,6 +128,19 @@ struct ImageMountTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/staging") == [])
     }
 
+    @Test("unpacking shows progress on a terminal and nothing in a script", .timeLimit(.minutes(1)))
+    func progress() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-progress")
+        defer { try? directory.remove() }
+        let layout = try HandLayout.image(at: directory.path + "/layout", layers: [#"file("a", b"a")"#, #"file("b", b"b")"#])
+        let command = "\(Self.executable) export \(layout.path):t --store \(directory.path)/tty -o /dev/null"
+        let (status, terminal) = try runShortProgram(["script", "-qec", command, "/dev/null"])
+        #expect(status == 0, "\(terminal)")
+        #expect(terminal.contains("unpacking layer 1/2") && terminal.contains("unpacking layer 2/2"), "\(terminal)")
+        let quiet = try Self.strata(["export", "\(layout.path):t", "--store", directory.path + "/script", "-o", "/dev/null"])
+        #expect(!quiet.contains("unpacking"), "\(quiet)")
+    }
+
     // MARK: Helpers
 
     static var executable: String { StrataCLI.executable }
