@@ -53,4 +53,19 @@ struct SecurityTests {
         var status = stat()
         #expect(lstat(outside.path, &status) == 0 && status.st_uid == 0, "the symlink's target was not chowned")
     }
+
+    /// A caller who could create a 0/0 character device would write a whiteout: the file would vanish at
+    /// the next lookup, and in a merged directory hide what the layers below hold under that name.
+    @Test("a character device 0/0 (a whiteout) cannot be created through the union: EPERM, nothing in the upper",
+          arguments: [WhiteoutFormat.overlay, .oci])
+    func noForgedWhiteoutDevice(format: WhiteoutFormat) throws {
+        let stack = try Stack(LayerFixture(lowers: [Layer([.file("d/lower", "lower\n")])]), format: format)
+        defer { stack.close() }
+        #expect(failure { try stack.union.makeNode("forged", mode: UInt32(S_IFCHR) | 0o644, device: 0) } == .notPermitted)
+        #expect(failure { try stack.union.makeNode("d/forged", mode: UInt32(S_IFCHR) | 0o644, device: 0) } == .notPermitted)
+        #expect(stack.upperStatus("forged") == nil && stack.upperStatus("d/forged") == nil)
+        // Other devices are fine (the caller is root here).
+        try stack.union.makeNode("null", mode: UInt32(S_IFCHR) | 0o666, device: makeDevice(major: 1, minor: 3))
+        #expect(try stack.union.status("null").kind == .characterDevice)
+    }
 }

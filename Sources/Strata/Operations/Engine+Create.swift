@@ -27,11 +27,15 @@ extension Engine {
     /// never shows the lower object again; a new directory over a whiteout is made opaque so the
     /// lower directory's children never reappear.
     ///
-    /// Throws `EEXIST` when the name is visible, `EINVAL` for a marker name (`.wh.*`), `EROFS`
-    /// without an upper layer. Serves FUSE `CREATE`, `MKNOD`, `MKDIR`, `SYMLINK`, `LINK`.
+    /// Throws `EEXIST` when the name is visible, `EINVAL` for a marker name (`.wh.*`), `EPERM` for a
+    /// character device 0/0 (a whiteout; overlayfs refuses it too), `EROFS` without an upper layer.
+    /// Serves FUSE `CREATE`, `MKNOD`, `MKDIR`, `SYMLINK`, `LINK`.
     mutating func create(
         _ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership? = nil
     ) throws(Errno) -> (node: NodeID, descriptor: FileDescriptor?) {
+        if case .node(let mode, let device) = object, FileKind(mode: mode) == .characterDevice, device == 0 {
+            throw Errno.notPermitted
+        }
         try Self.validateNewName(name)
         if let existing = try entry(name, in: parent), existing.kind != nil { throw Errno.fileExists }
         try checkDirectoryChange(parent)
