@@ -7,8 +7,9 @@ import Glibc
 /// Each `addLayer` changes a working root file system (a `umoci unpack` bundle) and repacks it as one new
 /// tar+gzip layer, with a history entry whose `created_by` is the given command: umoci diffs the tree
 /// against the previous layer and writes `.wh.` whiteouts for what was removed (it never writes opaque
-/// markers). `addRawLayer` appends a tar made by hand verbatim (`umoci raw add-layer`), for marker
-/// orders umoci would never produce. Runs as root (umoci unpack keeps owners).
+/// markers; a file whose link count changed is written again in full). `addRawLayer` appends a tar made
+/// by hand verbatim (`umoci raw add-layer`), for marker orders umoci would never produce. Runs as root
+/// (umoci unpack keeps owners).
 ///
 /// ```swift
 /// let image = try UmociImage(in: directory.path, tag: "app")
@@ -72,9 +73,18 @@ public final class UmociImage {
         try Self.umoci(["repack", "--refresh-bundle", "--image", reference, "--history.created_by", createdBy, bundle])
     }
 
-    /// Appends the uncompressed tar at `tarPath` verbatim (umoci gzips it and records its diffID).
-    public func addRawLayer(tarPath: String, createdBy: String) throws {
-        try Self.umoci(["raw", "add-layer", "--image", reference, "--history.created_by", createdBy, tarPath])
+    /// Appends the uncompressed tar at `tarPath` verbatim (umoci gzips it and records its diffID); with
+    /// `createdBy` nil the layer gets no history entry.
+    public func addRawLayer(tarPath: String, createdBy: String?) throws {
+        let history = createdBy.map { ["--history.created_by", $0] } ?? ["--no-history"]
+        try Self.umoci(["raw", "add-layer", "--image", reference] + history + [tarPath])
+        bundleIsCurrent = false
+    }
+
+    /// Changes the image configuration with `umoci config` (for example `["--config.env", "A=1"]`),
+    /// which adds an `empty_layer` history entry saying `createdBy`, as a Dockerfile ENV step does.
+    public func configure(_ arguments: [String], createdBy: String) throws {
+        try Self.umoci(["config", "--image", reference, "--history.created_by", createdBy] + arguments)
         bundleIsCurrent = false
     }
 

@@ -8,7 +8,7 @@ struct StrataCommand: ParsableCommand {
         abstract: "A copy-on-write union filesystem: read-only lower layers under one writable upper.",
         subcommands: [
             Demo.self, Tree.self, Origin.self, Mount.self, Unmount.self,
-            Diff.self, Commit.self, Export.self, Layers.self, Prune.self,
+            Diff.self, Commit.self, Export.self, Layers.self, Prune.self, Inspect.self,
         ])
 
     /// Also runs as a mount helper: `mount -t fuse.strata SOURCE MOUNTPOINT -o OPTIONS` makes mount.fuse3

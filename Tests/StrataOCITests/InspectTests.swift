@@ -1,0 +1,348 @@
+import Foundation
+import Strata
+import StrataArchive
+import StrataOCI
+import StrataTestSupport
+import Testing
+
+@Suite("UmociImage builds real layered images")
+struct UmociImageTests {
+    @Test("each addLayer is one layer with its history entry, and umoci unpacks the result")
+    func layersAndHistory() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-umoci")
+        let image = try UmociImage(in: directory.path, tag: "app")
+        try image.addLayer(createdBy: "COPY a") { root in try root.write("a", "first\n") }
+        try image.addLayer(createdBy: "RUN rm a") { root in try root.remove("a") }
+        let branch = try image.branch(as: "other")
+        try branch.addLayer(createdBy: "COPY b") { root in try root.write("b/c", "second\n") }
+
+        let resolved = try ImageLayout(FilePath(image.layout)).resolve(ImageReference(parsing: image.reference))
+        #expect(resolved.layers.count == 2)
+        #expect(resolved.configuration.history?.compactMap(\.created_by) == ["COPY a", "RUN rm a"])
+        #expect(try image.layerBlobPaths().count == 2)
+
+        let other = try ImageLayout(FilePath(image.layout)).resolve(ImageReference(parsing: branch.reference))
+        #expect(other.layers.count == 3)
+        #expect(Array(other.layers.prefix(2)) == resolved.layers)
+        let rootfs = try branch.unpack(into: directory.path, name: "check")
+        #expect(!FileManager.default.fileExists(atPath: rootfs + "/a"))
+        #expect(try String(contentsOfFile: rootfs + "/b/c", encoding: .utf8) == "second\n")
+    }
+}
+
+/// An image built with umoci, its inspection, and the tree umoci itself unpacks from it.
+private struct Inspected {
+    let directory: TemporaryDirectory
+    let image: UmociImage
+
+    init(tag: String = "app") throws {
+        directory = try TemporaryDirectory(prefix: "strata-inspect")
+        image = try UmociImage(in: directory.path, tag: tag)
+    }
+
+    func inspect(_ reference: String? = nil) throws -> ImageInspection {
+        try ImageInspection(ImageReference(parsing: reference ?? image.reference))
+    }
+
+    /// The bytes of regular-file data in umoci's own unpack of `tag`, each inode once: what an
+    /// inspection must call visible, worked out without Strata.
+    func unpackedFileBytes(of image: UmociImage? = nil) throws -> Int64 {
+        let source = image ?? self.image
+        let rootfs = try source.unpack(into: directory.path, name: "unpacked-\(source.tag)-\(UInt32.random(in: 0...UInt32.max))")
+        var seen: Set<UInt64> = []
+        var total: Int64 = 0
+        let walker = FileManager.default.enumerator(atPath: rootfs)
+        while let relative = walker?.nextObject() as? String {
+            let attributes = try FileManager.default.attributesOfItem(atPath: rootfs + "/" + relative)
+            guard attributes[.type] as? FileAttributeType == .typeRegular,
+                  let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value,
+                  seen.insert(inode).inserted else { continue }
+            total += (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        }
+        return total
+    }
+
+    /// Writes an uncompressed layer tar holding exactly `entries`, in that order, and appends it.
+    func addRawLayer(createdBy: String?, _ entries: [RawEntry]) throws {
+        let tarPath = directory.path + "/raw-\(UInt32.random(in: 0...UInt32.max)).tar"
+        let output = try FileDescriptor.open(tarPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+        defer { try? output.close() }
+        let writer = try TarWriter(file: output, compression: .none)
+        for entry in entries {
+            switch entry {
+            case .directory(let path):
+                try writer.append(ArchiveEntry(path: path, kind: .directory, permissions: 0o755))
+            case .marker(let path):
+                try writer.append(ArchiveEntry(path: path, kind: .regular, permissions: 0))
+            case .hardLink(let path, let target):
+                try writer.append(ArchiveEntry(path: path, kind: .hardLink, permissions: 0o644, linkTarget: target))
+            case .file(let path, let contents):
+                let dataPath = directory.path + "/data-\(UInt32.random(in: 0...UInt32.max))"
+                #expect(FileManager.default.createFile(atPath: dataPath, contents: Data(contents.utf8)))
+                let data = try FileDescriptor.open(dataPath, .readOnly)
+                defer { try? data.close() }
+                try writer.append(ArchiveEntry(path: path, kind: .regular, permissions: 0o644, size: Int64(contents.utf8.count)), data: data)
+            }
+        }
+        _ = try writer.finish()
+        try image.addRawLayer(tarPath: tarPath, createdBy: createdBy)
+    }
+}
+
+/// One entry of a hand-written layer tar.
+private enum RawEntry {
+    case directory(String)
+    case file(String, String)
+    /// A whiteout or opaque marker: an empty regular file with the marker's name.
+    case marker(String)
+    case hardLink(String, to: String)
+}
+
+/// `count` bytes of text, so sizes are known without asking the code under test.
+private func filler(_ count: Int, _ letter: Character = "x") -> String { String(repeating: letter, count: count) }
+
+@Suite("strata inspect: sizes, waste and deleted files of real images")
+struct InspectTests {
+    @Test("a secret added in one layer and removed in the next is reported with its size and both layers")
+    func leakedSecret() throws {
+        let built = try Inspected()
+        let secret = "aws_secret_access_key = 0123456789abcdef\n"
+        let app = filler(3000)
+        try built.image.addLayer(createdBy: "COPY credentials.txt app.bin /srv/") { root in
+            try root.write("srv/credentials.txt", secret)
+            try root.write("srv/app.bin", app)
+        }
+        try built.image.configure(["--config.env", "MODE=prod"], createdBy: "ENV MODE=prod")
+        try built.image.addLayer(createdBy: "RUN rm /srv/credentials.txt") { root in try root.remove("srv/credentials.txt") }
+
+        let report = try built.inspect()
+        let secretSize = Int64(secret.utf8.count)
+        #expect(report.deletedFiles == [.init(path: "srv/credentials.txt", size: secretSize, layer: 1, deletedBy: 2, hardLinks: [])])
+        #expect(report.layers.map(\.createdBy) == ["COPY credentials.txt app.bin /srv/", "RUN rm /srv/credentials.txt"])
+        #expect(report.layers[0].addedBytes == secretSize + Int64(app.utf8.count))
+        #expect(report.layers[0].wastedBytes == secretSize)
+        #expect(report.layers[1].addedBytes == 0)
+        #expect(report.layers[1].wastedBytes == 0)
+        #expect(report.totals.deletedBytes == secretSize)
+        #expect(report.totals.visibleBytes == Int64(app.utf8.count))
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        #expect(abs(report.totals.efficiency - Double(app.utf8.count) / Double(app.utf8.count + secret.utf8.count)) < 1e-12)
+    }
+
+    @Test("an overwritten file is wasted in the layer that carries it, and is not a deleted file")
+    func overwritten() throws {
+        let built = try Inspected()
+        let first = filler(10_000, "a"), second = filler(300, "b"), third = filler(1234, "c")
+        try built.image.addLayer(createdBy: "COPY big") { root in try root.write("opt/big", first) }
+        try built.image.addLayer(createdBy: "RUN shrink") { root in try root.write("opt/big", second) }
+        try built.image.addLayer(createdBy: "RUN replace with a directory") { root in
+            try root.remove("opt/big")
+            try root.write("opt/big/inner", third)
+        }
+        let report = try built.inspect()
+        #expect(report.deletedFiles.isEmpty)
+        #expect(report.layers.map(\.addedBytes) == [10_000, 300, 1234])
+        #expect(report.layers.map(\.wastedBytes) == [10_000, 300, 0])
+        #expect(report.totals.wastedBytes == 10_300)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+    }
+
+    @Test("a directory removed and made again: every file of the old one is deleted, the new one counts")
+    func directoryReplacedByUmoci() throws {
+        let built = try Inspected()
+        let old = ["etc/conf/a": filler(100), "etc/conf/sub/b": filler(200), "etc/conf/sub/c": filler(50)]
+        try built.image.addLayer(createdBy: "COPY conf") { root in
+            for (path, contents) in old { try root.write(path, contents) }
+        }
+        try built.image.addLayer(createdBy: "RUN rm -rf /etc/conf && mkdir /etc/conf && echo new > /etc/conf/n") { root in
+            try root.remove("etc/conf")
+            try root.write("etc/conf/n", "new\n")
+        }
+        let report = try built.inspect()
+        let deleted = report.deletedFiles.map { "\($0.path) \($0.size) \($0.layer)->\($0.deletedBy)" }
+        #expect(deleted == old.keys.sorted().map { "\($0) \(old[$0]!.utf8.count) 1->2" })
+        #expect(report.layers[0].wastedBytes == 350)
+        #expect(report.totals.visibleBytes == 4)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+    }
+
+    @Test("opaque markers and whiteouts hide only lower layers, whatever their position in the tar")
+    func opaqueMarkers() throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "COPY base") { root in
+            try root.write("d/old1", filler(1000))
+            try root.write("d/sub/old2", filler(2000))
+            try root.write("e/f", filler(400))
+            try root.write("g", filler(70))
+            try root.write("keep", filler(5))
+        }
+        // The markers come after the same-layer entries they must not hide; 'e' becomes a file over a
+        // directory; the whiteout of 'g' shares its layer with a new 'g'.
+        try built.addRawLayer(createdBy: "RUN rebuild d", [
+            .directory("d/"),
+            .file("d/new", filler(10)),
+            .directory("d/sub/"),
+            .file("d/sub/new2", filler(20)),
+            .marker("d/.wh..wh..opq"),
+            .marker("d/sub/.wh..wh..opq"),
+            .file("e", filler(30)),
+            .file("g", filler(40)),
+            .marker(".wh.g"),
+            .marker(".wh.keep-not-there"),
+        ])
+        let report = try built.inspect()
+        #expect(report.layers[1].markers == 4)
+        #expect(report.layers[1].entries == 10)
+        #expect(report.layers[1].addedBytes == 100)
+        #expect(report.layers[1].wastedBytes == 0)
+        #expect(report.layers[0].wastedBytes == 1000 + 2000 + 400 + 70)
+        #expect(report.deletedFiles.map(\.path) == ["d/old1", "d/sub/old2", "e/f"])
+        #expect(report.deletedFiles.allSatisfy { $0.layer == 1 && $0.deletedBy == 2 })
+        #expect(report.totals.visibleBytes == 100 + 5)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+    }
+
+    @Test("an opaque directory of a middle layer hides the layers below it, not the ones above")
+    func opaqueInTheMiddle() throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "base") { root in try root.write("d/a", filler(11)) }
+        try built.addRawLayer(createdBy: "opaque", [.marker("d/.wh..wh..opq"), .file("d/b", filler(22))])
+        try built.image.addLayer(createdBy: "top") { root in try root.write("d/c", filler(33)) }
+        let report = try built.inspect()
+        #expect(report.layers.map(\.wastedBytes) == [11, 0, 0])
+        #expect(report.deletedFiles.map(\.path) == ["d/a"])
+        #expect(report.totals.visibleBytes == 55)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+    }
+
+    @Test("hard links carry their data once; it is wasted only when every name is gone")
+    func hardLinks() throws {
+        let built = try Inspected()
+        let data = filler(1000)
+        try built.image.addLayer(createdBy: "COPY a, ln a b") { root in
+            try root.write("a", data)
+            try root.hardLink("b", to: "a")
+        }
+        // Only one name goes: the data still shows through 'b'.
+        try built.addRawLayer(createdBy: "RUN rm a", [.marker(".wh.a")])
+        let middle = try built.image.branch(as: "middle")
+        var report = try built.inspect()
+        #expect(report.layers[0].addedBytes == 1000)
+        #expect(report.layers[0].wastedBytes == 0)
+        #expect(report.deletedFiles.isEmpty)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes(of: middle)))
+
+        try built.addRawLayer(createdBy: "RUN rm b", [.marker(".wh.b")])
+        report = try built.inspect()
+        #expect(report.layers[0].wastedBytes == 1000)
+        #expect(report.totals.wastedBytes == 1000)
+        #expect(report.deletedFiles == [.init(path: "b", size: 1000, layer: 1, deletedBy: 3, hardLinks: ["a"])])
+        #expect(report.totals.visibleBytes == 0)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+    }
+
+    @Test("a hard link within a hand-written layer joins the data of the earlier entry")
+    func hardLinkInRawLayer() throws {
+        let built = try Inspected()
+        try built.addRawLayer(createdBy: "raw", [
+            .file("x", filler(64)), .hardLink("y", to: "x"), .hardLink("z", to: "y"), .file("w", filler(8)),
+        ])
+        let report = try built.inspect()
+        #expect(report.layers[0].addedBytes == 72)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+    }
+
+    @Test("history entries marked empty_layer are skipped; a layer without history has no command")
+    func historyAlignment() throws {
+        let built = try Inspected()
+        try built.image.configure(["--config.env", "A=1"], createdBy: "ENV A=1")
+        try built.image.addLayer(createdBy: "RUN one") { root in try root.write("one", "1") }
+        try built.image.configure(["--config.workingdir", "/srv"], createdBy: "WORKDIR /srv")
+        try built.image.addLayer(createdBy: "RUN two") { root in try root.write("two", "2") }
+        try built.addRawLayer(createdBy: nil, [.file("three", "3")])
+        let report = try built.inspect()
+        #expect(report.layers.map(\.createdBy) == ["RUN one", "RUN two", nil])
+    }
+
+    @Test("the JSON report has exactly the documented fields, null for an unknown command")
+    func jsonSchema() throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "COPY s") { root in try root.write("s", "secret") }
+        try built.addRawLayer(createdBy: nil, [.marker(".wh.s")])
+        let encoded = try JSONEncoder().encode(built.inspect())
+        let object = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        #expect(Set(object.keys) == ["schemaVersion", "reference", "manifest", "config", "platform", "layers", "deletedFiles", "totals"])
+        #expect(object["schemaVersion"] as? Int == 1)
+        #expect(object["reference"] as? String == built.image.reference)
+        let layers = try #require(object["layers"] as? [[String: Any]])
+        #expect(layers.count == 2)
+        for layer in layers {
+            #expect(Set(layer.keys) == ["number", "blob", "diffID", "mediaType", "compressedSize", "uncompressedSize",
+                                        "entries", "markers", "createdBy", "addedBytes", "wastedBytes"])
+        }
+        #expect(layers[0]["createdBy"] as? String == "COPY s")
+        #expect(layers[1]["createdBy"] is NSNull)
+        #expect(layers.map { $0["number"] as? Int } == [1, 2])
+        let blobs = try built.image.layerBlobPaths().map { "sha256:" + ($0 as NSString).lastPathComponent }
+        #expect(layers.map { $0["blob"] as? String } == blobs)
+        let deleted = try #require(object["deletedFiles"] as? [[String: Any]])
+        #expect(deleted.count == 1)
+        #expect(Set(deleted[0].keys) == ["path", "size", "layer", "deletedBy", "hardLinks"])
+        #expect(deleted[0]["path"] as? String == "s")
+        #expect(deleted[0]["size"] as? Int == 6)
+        let totals = try #require(object["totals"] as? [String: Any])
+        #expect(Set(totals.keys) == ["layers", "compressedSize", "uncompressedSize", "addedBytes", "wastedBytes",
+                                     "visibleBytes", "efficiency", "deletedFiles", "deletedBytes"])
+        let sizes = try built.image.layerBlobPaths().map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? -1 }
+        #expect(totals["compressedSize"] as? Int == sizes.reduce(0, +))
+        #expect(try JSONDecoder().decode(ImageInspection.self, from: encoded) == built.inspect())
+    }
+
+    enum Tampering: String, CaseIterable, CustomTestStringConvertible {
+        case flipMiddleByte, flipLastByte, appendByte, truncate
+        var testDescription: String { rawValue }
+    }
+
+    @Test("a tampered layer blob is refused with an error naming that blob", arguments: Tampering.allCases)
+    func tamperedBlob(_ tampering: Tampering) throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "COPY one") { root in try root.write("one", filler(5000, "1")) }
+        try built.image.addLayer(createdBy: "COPY two") { root in try root.write("two", filler(5000, "2")) }
+        let blob = try built.image.layerBlobPaths()[1]
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: blob)))
+        switch tampering {
+        case .flipMiddleByte: bytes[bytes.count / 2] ^= 0x01
+        case .flipLastByte: bytes[bytes.count - 1] ^= 0x01
+        case .appendByte: bytes.append(0)
+        case .truncate: bytes.removeLast(10)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: blob))
+        let digest = "sha256:" + (blob as NSString).lastPathComponent
+        do {
+            _ = try built.inspect()
+            Issue.record("a tampered blob was inspected without an error")
+        } catch {
+            #expect("\(error)".contains(digest), "\(error)")
+        }
+    }
+
+    @Test("strata inspect prints the table and the same report as JSON")
+    func commandLine() throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "COPY credentials.txt /") { root in try root.write("credentials.txt", "hunter2\n") }
+        try built.image.addLayer(createdBy: "RUN rm /credentials.txt") { root in try root.remove("credentials.txt") }
+        let strata = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
+        let table = try runShortProgram([strata, "inspect", built.image.reference])
+        #expect(table.status == 0, "\(table.output)")
+        #expect(table.output.contains("RUN rm /credentials.txt"))
+        #expect(table.output.contains("credentials.txt"))
+        #expect(table.output.contains("Deleted files still readable: 1 (8 B)"))
+        let json = try runShortProgram([strata, "inspect", "--json", built.image.reference])
+        #expect(json.status == 0, "\(json.output)")
+        let decoded = try JSONDecoder().decode(ImageInspection.self, from: Data(json.output.utf8))
+        #expect(decoded == (try built.inspect()))
+        let missing = try runShortProgram([strata, "inspect", built.image.layout + ":nope"])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("no tag 'nope'"))
+    }
+}
