@@ -344,5 +344,8 @@ struct InspectTests {
         let missing = try runShortProgram([strata, "inspect", built.image.layout + ":nope"])
         #expect(missing.status != 0)
         #expect(missing.output.contains("no tag 'nope'"))
+        let platform = try runShortProgram([strata, "inspect", "--platform", "amd64", built.image.reference])
+        #expect(platform.status != 0)
+        #expect(platform.output.contains("--platform 'amd64' is not os/arch"))
     }
 }

@@ -33,6 +33,22 @@ public struct ImageInspection: Sendable, Codable, Equatable {
     public var deletedFiles: [DeletedFile]
     public var totals: Totals
 
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, reference, manifest, config, platform, layers, deletedFiles, totals
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+        try container.encode(reference, forKey: .reference)
+        try container.encode(manifest, forKey: .manifest)
+        try container.encode(config, forKey: .config)
+        try container.encode(platform, forKey: .platform)  // null when unknown: every key always present
+        try container.encode(layers, forKey: .layers)
+        try container.encode(deletedFiles, forKey: .deletedFiles)
+        try container.encode(totals, forKey: .totals)
+    }
+
     /// One layer of the image.
     public struct Layer: Sendable, Codable, Equatable {
         /// 1 for the bottom layer.
@@ -116,7 +132,8 @@ public struct ImageInspection: Sendable, Codable, Equatable {
         /// Regular-file data the finished image shows (`addedBytes - wastedBytes`; hard links once).
         public var visibleBytes: Int64
         /// `visibleBytes / addedBytes` (1 for an image without file data): the share of the shipped file
-        /// data that is of any use, dive's efficiency score with opaque markers applied correctly.
+        /// data the image still shows. Like dive's efficiency score, but with whiteouts, opaque markers and
+        /// hard links applied as a union mount applies them.
         public var efficiency: Double
         /// The number of `deletedFiles` and the bytes they still carry.
         public var deletedFiles: Int
