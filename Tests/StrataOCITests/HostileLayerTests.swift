@@ -16,7 +16,7 @@ struct HostileLayerTests {
         ("write through a symlink of the same layer",
          [#"entry("link", tarfile.SYMTYPE, "OUTSIDE")\#nfile("link/owned")"#], "written through the symbolic link 'link'"),
         ("write through a symlink of a lower layer",
-         [#"entry("link", tarfile.SYMTYPE, "OUTSIDE")"#, #"file("link/owned")"#], "which is a symbolic link in layer 1"),
+         [#"entry("link", tarfile.SYMTYPE, "OUTSIDE")"#, #"file("link/owned")"#], "the symbolic link 'link' of a lower layer"),
         ("write through a file of the same layer", [#"file("f")\#nfile("f/x")"#], "which is not a directory"),
         ("hard link out of the layer", [#"entry("h", tarfile.LNKTYPE, "../../etc/passwd")"#], "escapes the layer root"),
         ("hard link to an absolute path", [#"entry("h", tarfile.LNKTYPE, "/etc/passwd")"#], "absolute path"),
@@ -51,7 +51,7 @@ struct HostileLayerTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/store/staging") == [])
         // Only complete, verified layers may be kept (a layer valid on its own stays, for other images).
         #expect(store.records().allSatisfy { FileManager.default.fileExists(atPath: store.layerRoot($0.diffID).string) })
-        #expect(store.records().count <= hostile.layers.count - 1 || hostile.message.contains("in layer 1"))
+        #expect(store.records().count <= hostile.layers.count - 1 || hostile.message.contains("of a lower layer"))
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/escaped"))
     }
 

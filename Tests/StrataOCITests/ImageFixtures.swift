@@ -33,6 +33,9 @@ enum ImageFixtures {
             try root.write("app/config/a.conf", "a\n")
             try root.write("app/config/b.conf", "b\n")
             try root.write("secret.txt", "hunter2\n")
+            try root.write("srv/www/index.html", "<p>\n")
+            try root.write("srv/www/old.html", "<p>old\n")
+            try check(chmod(root.absolute("srv/www"), 0o750) == 0 && chown(root.absolute("srv/www"), 1000, 1001) == 0, "srv")
             try setXattr(root.absolute("etc/hosts"), "user.origin", "layer1")
             try setXattr(root.absolute("bin/tool"), "security.capability",
                          hex: "0100000200040000000000000000000000000000")
@@ -44,6 +47,8 @@ enum ImageFixtures {
             try root.write("app/config/c.conf", "c\n")
             try check(chmod(root.absolute("etc/passwd"), 0o600) == 0, "chmod passwd")
             try root.hardLink("etc/passwd-second", to: "etc/passwd")
+            // umoci writes no header for srv/www here: the directory's attributes must come from below.
+            try root.remove("srv/www/old.html")
         }
         try image.addLayer(createdBy: "RUN cleanup") { root in
             try root.remove("odd")

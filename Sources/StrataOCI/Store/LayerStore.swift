@@ -73,7 +73,8 @@ public struct LayerStore: Sendable {
         var records: [LayerRecord] = []
         do throws(StrataError) {
             for (index, layer) in image.layers.enumerated() {
-                let (record, lease) = try ensure(layer, from: image.layout, position: (index, image.layers.count), progress: progress)
+                let (record, lease) = try ensure(layer, from: image.layout, below: records.reversed().map { layerRoot($0.diffID) },
+                                                 position: (index, image.layers.count), progress: progress)
                 leases.append(lease)
                 records.append(record)
             }
@@ -89,7 +90,7 @@ public struct LayerStore: Sendable {
 
     /// Unpacks `layer` unless the store has it. Two processes asking at once: one unpacks, the other
     /// waits on the layer's lock and then finds it done. Returns the record and a shared lock on it.
-    func ensure(_ layer: LayerReference, from layout: ImageLayout, position: (Int, Int),
+    func ensure(_ layer: LayerReference, from layout: ImageLayout, below lowers: [FilePath], position: (Int, Int),
                 progress: (@Sendable (UnpackProgress) -> Void)?) throws(StrataError) -> (LayerRecord, FileDescriptor) {
         let lock = try lockFile(layer.diffID)
         do throws(StrataError) {
@@ -98,7 +99,7 @@ public struct LayerStore: Sendable {
                 try take(lock, exclusive: false, wait: true, layer.diffID)
                 return (record, lock)
             }
-            let record = try unpack(layer, from: layout, position: position, progress: progress)
+            let record = try unpack(layer, from: layout, below: lowers, position: position, progress: progress)
             try take(lock, exclusive: false, wait: true, layer.diffID)
             return (record, lock)
         } catch {
@@ -107,7 +108,7 @@ public struct LayerStore: Sendable {
         }
     }
 
-    private func unpack(_ layer: LayerReference, from layout: ImageLayout, position: (Int, Int),
+    private func unpack(_ layer: LayerReference, from layout: ImageLayout, below lowers: [FilePath], position: (Int, Int),
                         progress: (@Sendable (UnpackProgress) -> Void)?) throws(StrataError) -> LayerRecord {
         let name = "layer \(position.0 + 1) of \(position.1) (\(layer.blob.digest))"
         let stagingRoot = root.appending("staging")
@@ -135,7 +136,9 @@ public struct LayerStore: Sendable {
                 throw StrataError(.invalidLayer, "\(name): \(error)", path: layout.path)
             }
             defer { reader.close() }
-            var unpacker = LayerUnpacker(root: layerRoot, format: format, layerName: name)
+            let lowerView = lowers.isEmpty ? nil : try UnionFileSystem(UnionConfiguration(lowers: lowers))
+            defer { lowerView?.close() }
+            var unpacker = LayerUnpacker(root: layerRoot, format: format, layerName: name, lowerView: lowerView)
             try unpacker.unpack(reader) { bytes in
                 progress?(UnpackProgress(layer: position.0, layers: position.1, diffID: layer.diffID, bytes: bytes))
             }

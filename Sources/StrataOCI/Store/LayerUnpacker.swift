@@ -36,8 +36,14 @@ struct LayerUnpacker {
     private var opaques: [(path: [String], entry: String)] = []
     private var directoryTimes: [(path: [String], time: TimeSpec)] = []
 
-    init(root: FileDescriptor, format: WhiteoutFormat, layerName: String) {
+    /// The image's layers below this one, merged: where a directory this layer's tar never described takes
+    /// its attributes from (as when the layer is applied onto its parent's tree), and where a write through
+    /// a lower symbolic link is caught.
+    let lowerView: UnionFileSystem?
+
+    init(root: FileDescriptor, format: WhiteoutFormat, layerName: String, lowerView: UnionFileSystem? = nil) {
         self.root = root
+        self.lowerView = lowerView
         self.format = format
         self.layerName = layerName
         privileged = geteuid() == 0
@@ -284,16 +290,24 @@ struct LayerUnpacker {
             do {
                 next = try current.open(beneath: component, flags: O_RDONLY | O_DIRECTORY)
             } catch where error == .noSuchFileOrDirectory {
+                let implicit = Array(path[...depth])
                 do {
                     try current.createDirectory(at: component, permissions: 0o755)
                     try current.setPermissions(at: component, 0o755)
                     next = try current.open(beneath: component, flags: O_RDONLY | O_DIRECTORY)
                 } catch {
                     try? current.close()
-                    throw StrataError(.io, "\(layerName): cannot create directory '\(Self.join(Array(path[...depth])))'", errno: error)
+                    throw StrataError(.io, "\(layerName): cannot create directory '\(Self.join(implicit))'", errno: error)
                 }
-                implicitDirectories.insert(Self.join(Array(path[...depth])))
-                created[Self.join(Array(path[...depth]))] = .directory
+                implicitDirectories.insert(Self.join(implicit))
+                created[Self.join(implicit)] = .directory
+                do throws(StrataError) {
+                    try inheritLowerAttributes(next, path: implicit, for: entry)
+                } catch {
+                    try? next.close()
+                    try? current.close()
+                    throw error
+                }
             } catch {
                 try? current.close()
                 let where_ = Self.join(Array(path[...depth]))
@@ -309,6 +323,29 @@ struct LayerUnpacker {
             current = next
         }
         return current
+    }
+
+    /// Gives a directory the tar never described the attributes the image's lower layers have for it
+    /// (mode, owner, xattrs, mtime), so that the layer does not change them in the merged view; refuses
+    /// it when a lower layer has a symbolic link or a file there.
+    private mutating func inheritLowerAttributes(_ directory: FileDescriptor, path: [String], for entry: String) throws(StrataError) {
+        guard let lowerView else { return }
+        let location = FilePath("/" + Self.join(path))
+        guard let status = try? lowerView.status(location) else { return }
+        guard status.kind == .directory else {
+            let what = status.kind == .symbolicLink ? "the symbolic link" : "the non-directory"
+            throw refuse("entry '\(entry)' is written through \(what) '\(Self.join(path))' of a lower layer")
+        }
+        try attempt("copying the lower attributes of '\(Self.join(path))'") { () throws(Errno) in
+            if privileged { try directory.setOwner(user: status.user, group: status.group) }
+            for name in (try? lowerView.extendedAttributeNames(of: location)) ?? [] {
+                if let value = try? lowerView.extendedAttribute(name, of: location) {
+                    try? directory.setExtendedAttribute(name, to: value)
+                }
+            }
+            try directory.setPermissions(status.permissions)
+        }
+        directoryTimes.append((path, status.modificationTime))
     }
 
     /// The components of an archive path: a leading `./` and `.` components dropped; absolute paths,
