@@ -51,13 +51,18 @@ private struct Inspected {
         let rootfs = try source.unpack(into: directory.path, name: "unpacked-\(source.tag)-\(UInt32.random(in: 0...UInt32.max))")
         var seen: Set<UInt64> = []
         var total: Int64 = 0
-        let walker = FileManager.default.enumerator(atPath: rootfs)
-        while let relative = walker?.nextObject() as? String {
-            let attributes = try FileManager.default.attributesOfItem(atPath: rootfs + "/" + relative)
-            guard attributes[.type] as? FileAttributeType == .typeRegular,
-                  let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value,
-                  seen.insert(inode).inserted else { continue }
-            total += (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        // By hand, not with FileManager's enumerator, which may follow a symbolic link to a directory.
+        var pending = [rootfs]
+        while let directory = pending.popLast() {
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+                let path = directory + "/" + name
+                let attributes = try FileManager.default.attributesOfItem(atPath: path)
+                if attributes[.type] as? FileAttributeType == .typeDirectory { pending.append(path) }
+                guard attributes[.type] as? FileAttributeType == .typeRegular,
+                      let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value,
+                      seen.insert(inode).inserted else { continue }
+                total += (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            }
         }
         return total
     }
@@ -347,5 +352,93 @@ struct InspectTests {
         let platform = try runShortProgram([strata, "inspect", "--platform", "amd64", built.image.reference])
         #expect(platform.status != 0)
         #expect(platform.output.contains("--platform 'amd64' is not os/arch"))
+    }
+
+    @Test("a symbolic link replacing a directory hides everything below it")
+    func symbolicLinkOverDirectory() throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "COPY lib") { root in
+            try root.write("lib/libc.so", filler(900))
+            try root.write("lib/sub/x", filler(90))
+            try root.write("usr/lib/libc.so", filler(9))
+        }
+        try built.image.addLayer(createdBy: "RUN ln -s usr/lib lib") { root in
+            try root.remove("lib")
+            try root.symbolicLink("lib", to: "usr/lib")
+        }
+        let report = try built.inspect()
+        #expect(report.layers[0].wastedBytes == 990)
+        #expect(report.deletedFiles.map(\.path) == ["lib/libc.so", "lib/sub/x"])
+        // Only usr/lib/libc.so shows. Not compared with umoci's own unpack: umoci writes the symbolic link
+        // before 'lib/.wh.libc.so' and, unpacking, applies that whiteout through the new link, deleting
+        // usr/lib/libc.so, though a whiteout acts on the layers below only (OCI image-spec, layer.md).
+        #expect(report.totals.visibleBytes == 9)
+    }
+
+    @Test("a path written twice in one tar wastes the first copy in its own layer")
+    func sameLayerRewrite() throws {
+        let built = try Inspected()
+        try built.addRawLayer(createdBy: "raw", [
+            .file("f", filler(500)), .directory("d/"), .file("d/inner", filler(60)), .file("f", filler(5)),
+            .file("d", filler(7)),
+        ])
+        let report = try built.inspect()
+        #expect(report.layers[0].addedBytes == 572)
+        #expect(report.layers[0].wastedBytes == 560)
+        #expect(report.deletedFiles.isEmpty)
+        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+    }
+
+    @Test("uncompressed and zstd layers, chosen from a multi-platform index with --platform")
+    func compressionsAndPlatforms() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-inspect-hand")
+        let layout = try HandLayout(at: directory.path + "/layout")
+        func layer(_ name: String, _ code: String, _ compression: String) throws -> (mediaType: String, digest: String, size: Int, diffID: String) {
+            let tar = directory.path + "/\(name).tar"
+            try ImageFixtures.pythonTar(tar, code)
+            return try layout.layer(tar: tar, compression: compression)
+        }
+        let plain = try layer("plain", #"file("a", b"a" * 100)"#, "none")
+        let zstd = try layer("zstd", #"file(".wh.a", b""); file("b", b"b" * 7)"#, "zstd")
+        let arm = try layer("arm", #"file("arm", b"r" * 30)"#, "gzip")
+        let amdManifest = try layout.manifest([plain, zstd], architecture: "amd64")
+        let armManifest = try layout.manifest([arm], architecture: "arm64")
+        let nested = """
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[\
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\(armManifest.digest)","size":\(armManifest.size),"platform":{"os":"linux","architecture":"arm64"}},\
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\(amdManifest.digest)","size":\(amdManifest.size),"platform":{"os":"linux","architecture":"amd64"}}]}
+            """
+        let wrongDiffID = try layout.manifest([(plain.mediaType, plain.digest, plain.size, zstd.diffID)])
+        try layout.index([
+            ("multi", try layout.blob(Array(nested.utf8)), "application/vnd.oci.image.index.v1+json", nil),
+            ("wrong", wrongDiffID, "application/vnd.oci.image.manifest.v1+json", nil),
+        ])
+        let strata = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
+        func inspect(_ platform: String) throws -> ImageInspection {
+            let run = try runShortProgram([strata, "inspect", "--json", "--platform", platform, layout.path + ":multi"])
+            #expect(run.status == 0, "\(run.output)")
+            return try JSONDecoder().decode(ImageInspection.self, from: Data(run.output.utf8))
+        }
+        let onArm = try inspect("linux/arm64")
+        #expect(onArm.platform == "linux/arm64")
+        #expect(onArm.manifest.description == armManifest.digest)
+        #expect(onArm.layers.map(\.addedBytes) == [30])
+
+        let onAmd = try inspect("linux/amd64")
+        #expect(onAmd.platform == "linux/amd64")
+        #expect(onAmd.layers.map(\.mediaType) == [plain.mediaType, zstd.mediaType])
+        #expect(onAmd.layers.map(\.blob.description) == [plain.digest, zstd.digest])
+        #expect(onAmd.layers.map(\.compressedSize) == [Int64(plain.size), Int64(zstd.size)])
+        let zstdTarSize = try FileManager.default.attributesOfItem(atPath: directory.path + "/zstd.tar")[.size] as? Int
+        #expect(onAmd.layers.map(\.uncompressedSize) == [Int64(plain.size), Int64(zstdTarSize ?? -1)])
+        #expect(onAmd.layers.map(\.markers) == [0, 1])
+        #expect(onAmd.deletedFiles == [.init(path: "a", size: 100, layer: 1, deletedBy: 2, hardLinks: [])])
+        #expect(onAmd.totals.visibleBytes == 7)
+
+        #expect {
+            try ImageInspection(ImageReference(parsing: layout.path + ":wrong"))
+        } throws: { error in
+            "\(error)".contains(plain.digest) && "\(error)".contains(zstd.diffID)
+        }
     }
 }
