@@ -30,6 +30,9 @@ struct OptionTests {
 
     @Test("unknown and contradictory options are refused by name", arguments: [
         ("lowerdir=/a,frobnicate", "frobnicate"),
+        // Found by FuzzMountOptions: a NUL byte cut the path short without a word.
+        ("lowerdir=/a:/b\0,upperdir=/u,workdir=/w", "NUL byte"),
+        ("lowerdir=/a,fsname=x\0y", "NUL byte"),
         ("lowerdir=/a,upperdir=/u,workdir=/w,ro,rw", "'ro' and 'rw'"),
         ("lowerdir=/a,lowerdir=/b", "lowerdir"),
         ("lowerdir=/a,upperdir=/u", "workdir"),

@@ -17,7 +17,7 @@ struct ConfigurationTests {
 
     @Test("unknown, empty and contradictory options are refused by name", arguments: [
         "lowerdir=/a,metacopy=on", "upperdir=/u,workdir=/w", "lowerdir=", "lowerdir=/a::/b", "lowerdir=/a,whiteout=aufs",
-        "lowerdir=/a\\",
+        "lowerdir=/a\\", "lowerdir=/a:/b\0/c", "lowerdir=/a,upperdir=/u\0,workdir=/w",
     ])
     func refusesBadOptions(options: String) {
         #expect(throws: StrataError.self) { try UnionConfiguration(options: options) }

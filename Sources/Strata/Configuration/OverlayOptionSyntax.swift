@@ -8,7 +8,13 @@ public enum OverlayOptionSyntax {
     }
 
     /// Splits on `separator` where it is not escaped by a backslash; keeps the escapes.
+    ///
+    /// - Throws: `StrataError.Code.invalidOption` for a lone trailing backslash, or a NUL byte (a path
+    ///   would silently end there when handed to the system).
     public static func split(_ text: String, separator: Character) throws(StrataError) -> [String] {
+        guard !text.utf8.contains(0) else {
+            throw StrataError(.invalidOption, "'\(text.replacing("\0", with: "\\0"))' contains a NUL byte")
+        }
         var parts: [String] = []
         var current = ""
         var escaped = false
