@@ -1,5 +1,4 @@
 import CArchive
-import Glibc
 import Crypto
 import StrataSystem
 import SystemPackage
@@ -76,9 +75,8 @@ public final class TarReader {
         return try unsafe Self.entry(from: raw)
     }
 
-    /// Writes the current entry's data into `file` at the offsets the archive gives and returns the number
-    /// of data bytes written. Holes stay holes: those of a sparse entry, and every 4 KiB page of zeros
-    /// (most tools write a sparse file's holes as zeros). The caller sets the final size.
+    /// Writes the current entry's data into `file` at the offsets the archive gives (holes of a sparse
+    /// entry stay holes) and returns the number of data bytes written. The caller sets the final size.
     public func writeData(to file: FileDescriptor) throws(ArchiveError) -> Int64 {
         var written: Int64 = 0
         while true {
@@ -89,34 +87,14 @@ public final class TarReader {
             if status == ARCHIVE_EOF { return written }
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN else { throw failure("corrupt file data") }
             guard size > 0, let block else { continue }
-            let bytes = unsafe UnsafeRawBufferPointer(start: block, count: size)
-            var start = 0
-            while start < size {
-                // The next run of pages that are not all zeros; zero pages are skipped.
-                var end = start
-                while end < size {
-                    let count = min(Self.page, size - end)
-                    if unsafe memcmp(bytes.baseAddress! + end, Self.zeros, count) == 0 { break }
-                    end += count
-                }
-                if end > start {
-                    do {
-                        _ = try unsafe file.writeAll(toAbsoluteOffset: offset + Int64(start),
-                                                     UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-                    } catch {
-                        throw ArchiveError("writing unpacked data", errno: error as? Errno)
-                    }
-                    start = end
-                } else {
-                    start = min(start + Self.page, size)
-                }
+            do {
+                _ = try unsafe file.writeAll(toAbsoluteOffset: offset, UnsafeRawBufferPointer(start: block, count: size))
+            } catch {
+                throw ArchiveError("writing unpacked data", errno: error as? Errno)
             }
             written += Int64(size)
         }
     }
-
-    private static let page = 4096
-    private nonisolated(unsafe) static let zeros = unsafe UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16).initializeMemory(as: UInt8.self, repeating: 0, count: 4096))
 
     /// Reads the current entry's data into memory (for small entries only: configuration files, tests).
     public func readData(limit: Int) throws(ArchiveError) -> [UInt8] {
