@@ -13,8 +13,8 @@ struct Inspect: ParsableCommand {
             data a later layer overwrote, deleted or hid (whiteouts and opaque markers applied as a union \
             mount applies them; hard links counted once). "Deleted but still in the image" lists files a \
             later layer removed whose data an earlier layer's blob still carries: a secret added in one step \
-            and removed in the next is still there. --json prints the same report for scripts (the fields \
-            are documented with ImageInspection).
+            and removed in the next is still there. --json prints the same report for scripts (its fields \
+            are listed in the README, "Inspect an image").
             """)
 
     @Argument(help: "The image: LAYOUT, LAYOUT:TAG or LAYOUT@sha256:DIGEST.")
@@ -25,6 +25,9 @@ struct Inspect: ParsableCommand {
 
     @Flag(help: "Print the report as JSON.")
     var json = false
+
+    @Flag(help: "List every deleted file in the table (by default the first \(InspectionTable.deletedRows)).")
+    var all = false
 
     func run() throws {
         let reference = try ImageReference(parsing: image)
@@ -41,7 +44,9 @@ struct Inspect: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(inspection), as: UTF8.self))
         } else {
-            print(InspectionTable(inspection, commandWidth: isatty(1) == 1 ? 60 : nil).text, terminator: "")
+            let table = InspectionTable(inspection, commandWidth: isatty(1) == 1 ? 60 : nil,
+                                        deletedLimit: all ? nil : InspectionTable.deletedRows)
+            print(table.text, terminator: "")
         }
     }
 }
@@ -51,10 +56,14 @@ struct InspectionTable {
     let inspection: ImageInspection
     /// Commands longer than this are cut (on a terminal); nil keeps them whole.
     let commandWidth: Int?
+    /// How many deleted files the table lists; nil lists them all (a removed directory can hold thousands).
+    let deletedLimit: Int?
+    static let deletedRows = 50
 
-    init(_ inspection: ImageInspection, commandWidth: Int?) {
+    init(_ inspection: ImageInspection, commandWidth: Int?, deletedLimit: Int?) {
         self.inspection = inspection
         self.commandWidth = commandWidth
+        self.deletedLimit = deletedLimit
     }
 
     var text: String {
@@ -75,11 +84,15 @@ struct InspectionTable {
         } else {
             text += "\nDeleted but still in the image (readable from the layer blob):\n"
             var deleted = [["PATH", "SIZE", "IN LAYER", "DELETED BY"]]
-            for file in inspection.deletedFiles {
+            let shown = inspection.deletedFiles.prefix(deletedLimit ?? .max)
+            for file in shown {
                 let links = file.hardLinks.isEmpty ? "" : " (also " + file.hardLinks.joined(separator: ", ") + ")"
                 deleted.append([file.path + links, Self.bytes(file.size), "\(file.layer)", "\(file.deletedBy)"])
             }
             text += Self.columns(deleted, rightAligned: [1, 2, 3])
+            if shown.count < inspection.deletedFiles.count {
+                text += "… and \(inspection.deletedFiles.count - shown.count) more (--all or --json lists them)\n"
+            }
         }
         text += "\nLayers: \(totals.layers), \(Self.bytes(totals.compressedSize)) stored, \(Self.bytes(totals.uncompressedSize)) uncompressed\n"
         text += "File data: \(Self.bytes(totals.addedBytes)) added, \(Self.bytes(totals.wastedBytes)) wasted, "

@@ -44,6 +44,39 @@ private struct Inspected {
         try ImageInspection(ImageReference(parsing: reference ?? image.reference))
     }
 
+    /// Checks the visible bytes of `report` against the two unpacked views of the image: umoci's own
+    /// unpack (worked out without Strata) and the merged view of Strata's layer store.
+    func expectVisibleBytes(_ report: ImageInspection, of image: UmociImage? = nil, umoci: Bool = true,
+                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        if umoci {
+            #expect(report.totals.visibleBytes == (try unpackedFileBytes(of: image)), "umoci unpack", sourceLocation: sourceLocation)
+        }
+        #expect(report.totals.visibleBytes == (try storeViewFileBytes(of: image)), "the store's view", sourceLocation: sourceLocation)
+    }
+
+    /// The bytes of regular-file data in the merged view of the image's layers as Strata's layer store
+    /// unpacks them, each inode once.
+    func storeViewFileBytes(of image: UmociImage? = nil) throws -> Int64 {
+        var store = try LayerStore(FilePath(directory.path + "/store"))
+        store.durable = false
+        let container = try ImageContainer.create(ImageReference(parsing: (image ?? self.image).reference), store: store)
+        defer { container.close() }
+        let union = try container.base(store: store)
+        defer { union.close() }
+        var seen: Set<[UInt64]> = []
+        var total: Int64 = 0
+        var pending = [""]
+        while let directory = pending.popLast() {
+            for entry in try union.contentsOfDirectory(FilePath(directory)) {
+                let path = directory.isEmpty ? entry.name : directory + "/" + entry.name
+                let status = try union.status(FilePath(path))
+                if entry.kind == .directory { pending.append(path) }
+                if entry.kind == .regular, seen.insert([status.device, status.inode]).inserted { total += status.size }
+            }
+        }
+        return total
+    }
+
     /// The bytes of regular-file data in umoci's own unpack of `tag`, each inode once: what an
     /// inspection must call visible, worked out without Strata.
     func unpackedFileBytes(of image: UmociImage? = nil) throws -> Int64 {
@@ -130,7 +163,7 @@ struct InspectTests {
         #expect(report.layers[1].wastedBytes == 0)
         #expect(report.totals.deletedBytes == secretSize)
         #expect(report.totals.visibleBytes == Int64(app.utf8.count))
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
         #expect(abs(report.totals.efficiency - Double(app.utf8.count) / Double(app.utf8.count + secret.utf8.count)) < 1e-12)
     }
 
@@ -149,7 +182,7 @@ struct InspectTests {
         #expect(report.layers.map(\.addedBytes) == [10_000, 300, 1234])
         #expect(report.layers.map(\.wastedBytes) == [10_000, 300, 0])
         #expect(report.totals.wastedBytes == 10_300)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
     }
 
     @Test("a directory removed and made again: every file of the old one is deleted, the new one counts")
@@ -168,7 +201,7 @@ struct InspectTests {
         #expect(deleted == old.keys.sorted().map { "\($0) \(old[$0]!.utf8.count) 1->2" })
         #expect(report.layers[0].wastedBytes == 350)
         #expect(report.totals.visibleBytes == 4)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
     }
 
     @Test("opaque markers and whiteouts hide only lower layers, whatever their position in the tar")
@@ -204,7 +237,7 @@ struct InspectTests {
         #expect(report.deletedFiles.map(\.path) == ["d/old1", "d/sub/old2", "e/f"])
         #expect(report.deletedFiles.allSatisfy { $0.layer == 1 && $0.deletedBy == 2 })
         #expect(report.totals.visibleBytes == 100 + 5)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
     }
 
     @Test("an opaque directory of a middle layer hides the layers below it, not the ones above")
@@ -217,7 +250,7 @@ struct InspectTests {
         #expect(report.layers.map(\.wastedBytes) == [11, 0, 0])
         #expect(report.deletedFiles.map(\.path) == ["d/a"])
         #expect(report.totals.visibleBytes == 55)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
     }
 
     @Test("hard links carry their data once; it is wasted only when every name is gone")
@@ -235,7 +268,7 @@ struct InspectTests {
         #expect(report.layers[0].addedBytes == 1000)
         #expect(report.layers[0].wastedBytes == 0)
         #expect(report.deletedFiles.isEmpty)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes(of: middle)))
+        try built.expectVisibleBytes(report, of: middle)
 
         try built.addRawLayer(createdBy: "RUN rm b", [.marker(".wh.b")])
         report = try built.inspect()
@@ -243,7 +276,7 @@ struct InspectTests {
         #expect(report.totals.wastedBytes == 1000)
         #expect(report.deletedFiles == [.init(path: "b", size: 1000, layer: 1, deletedBy: 3, hardLinks: ["a"])])
         #expect(report.totals.visibleBytes == 0)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
     }
 
     @Test("a hard link within a hand-written layer joins the data of the earlier entry")
@@ -254,7 +287,7 @@ struct InspectTests {
         ])
         let report = try built.inspect()
         #expect(report.layers[0].addedBytes == 72)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
     }
 
     @Test("history entries marked empty_layer are skipped; a layer without history has no command")
@@ -346,6 +379,17 @@ struct InspectTests {
         #expect(json.status == 0, "\(json.output)")
         let decoded = try JSONDecoder().decode(ImageInspection.self, from: Data(json.output.utf8))
         #expect(decoded == (try built.inspect()))
+        let many = try Inspected()
+        try many.image.addLayer(createdBy: "COPY many") { root in
+            for index in 0..<60 { try root.write("many/f\(index)", "\(index)") }
+        }
+        try many.image.addLayer(createdBy: "RUN rm -r many") { root in try root.remove("many") }
+        let short = try runShortProgram([strata, "inspect", many.image.reference])
+        #expect(short.output.contains("… and 10 more (--all or --json lists them)"), "\(short.output)")
+        #expect(short.output.split(separator: "\n").filter { $0.hasPrefix("many/f") }.count == 50)
+        let full = try runShortProgram([strata, "inspect", "--all", many.image.reference])
+        #expect(!full.output.contains("more (--all"))
+        #expect(full.output.split(separator: "\n").filter { $0.hasPrefix("many/f") }.count == 60)
         let missing = try runShortProgram([strata, "inspect", built.image.layout + ":nope"])
         #expect(missing.status != 0)
         #expect(missing.output.contains("no tag 'nope'"))
@@ -373,6 +417,7 @@ struct InspectTests {
         // before 'lib/.wh.libc.so' and, unpacking, applies that whiteout through the new link, deleting
         // usr/lib/libc.so, though a whiteout acts on the layers below only (OCI image-spec, layer.md).
         #expect(report.totals.visibleBytes == 9)
+        try built.expectVisibleBytes(report, umoci: false)
     }
 
     @Test("a path written twice in one tar wastes the first copy in its own layer")
@@ -386,7 +431,7 @@ struct InspectTests {
         #expect(report.layers[0].addedBytes == 572)
         #expect(report.layers[0].wastedBytes == 560)
         #expect(report.deletedFiles.isEmpty)
-        #expect(report.totals.visibleBytes == (try built.unpackedFileBytes()))
+        try built.expectVisibleBytes(report)
     }
 
     @Test("uncompressed and zstd layers, chosen from a multi-platform index with --platform")
