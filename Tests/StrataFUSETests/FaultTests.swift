@@ -75,7 +75,7 @@ struct FaultTests {
     }
 
     @Test("the upper directory removed while mounted: writes fail with an error, reads of lower files go on, no hang",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func upperVanishes() throws {
         try withServer { layers, merged, scratch, server in
             try RealProgramTests.write("\(merged)/new", "new\n")
@@ -90,7 +90,7 @@ struct FaultTests {
     }
 
     @Test("a lower layer removed while mounted: its files fail with ENOENT, nothing hangs; a detached lower is still served",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func lowerVanishes() throws {
         try withServer { layers, merged, scratch, server in
             #expect(try RealProgramTests.text("\(merged)/a") == "a\n")
@@ -129,7 +129,7 @@ struct FaultTests {
     }
 
     @Test("strata unmount of a busy mount fails at once with a message that says why and what to do; --lazy detaches it",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func busyUnmount() throws {
         try withServer { _, merged, scratch, server in
             // A process with its working directory in the mount keeps it busy.
@@ -162,7 +162,7 @@ struct FaultTests {
     }
 
     @Test("strata unmount of a mount whose server stopped answering returns within --wait and says the server still runs",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func stoppedServer() throws {
         try withServer { _, merged, scratch, server in
             #expect(kill(server.pid, SIGSTOP) == 0)

@@ -79,7 +79,7 @@ struct HostileUserTests {
         }
     }
 
-    @Test("a hostile layer's symlinks, redirects and `..` never lead a caller outside the layers", .timeLimit(.minutes(1)))
+    @Test("a hostile layer's symlinks, redirects and `..` never lead a caller outside the layers", .timeLimit(.minutes(3)))
     func noWayOut() throws {
         let outside = try TemporaryDirectory(prefix: "strata-outside")
         defer { try? outside.remove() }

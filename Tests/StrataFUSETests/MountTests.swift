@@ -45,7 +45,7 @@ struct MountTests {
         #expect(!FUSEMount.isMounted(merged))
     }
 
-    @Test("stat, readdir and read through the mount give the in-process view", .timeLimit(.minutes(1)))
+    @Test("stat, readdir and read through the mount give the in-process view", .timeLimit(.minutes(3)))
     func matchesInProcess() throws {
         let runner = DifferentialRunner(
             fixture: StandardFixtures.layered, reference: StrataBackend.factory(), candidate: KernelBackend.strataFUSE())
@@ -56,7 +56,7 @@ struct MountTests {
         #expect(report.isClean, "\(report)")
     }
 
-    @Test("a write copies the file up", .timeLimit(.minutes(1)))
+    @Test("a write copies the file up", .timeLimit(.minutes(3)))
     func writeCopiesUp() throws {
         try withMount { merged, layers, mount throws in
             let fd = open("\(merged)/a", O_WRONLY | O_APPEND)
@@ -71,7 +71,7 @@ struct MountTests {
         }
     }
 
-    @Test("unlink of a lower file leaves a whiteout in the upper", .timeLimit(.minutes(1)))
+    @Test("unlink of a lower file leaves a whiteout in the upper", .timeLimit(.minutes(3)))
     func unlinkLeavesWhiteout() throws {
         try withMount { merged, layers, mount throws in
             #expect(unlink("\(merged)/b") == 0)
@@ -83,7 +83,7 @@ struct MountTests {
         }
     }
 
-    @Test("rename of a lower directory keeps its merged contents", .timeLimit(.minutes(1)))
+    @Test("rename of a lower directory keeps its merged contents", .timeLimit(.minutes(3)))
     func renameLowerDirectory() throws {
         try withMount { merged, _, _ throws in
             #expect(rename("\(merged)/ld", "\(merged)/moved") == 0)
@@ -95,7 +95,7 @@ struct MountTests {
         }
     }
 
-    @Test("st_ino and d_ino through the mount are the union's inode numbers", .timeLimit(.minutes(1)))
+    @Test("st_ino and d_ino through the mount are the union's inode numbers", .timeLimit(.minutes(3)))
     func inodeNumbers() throws {
         try withMount { merged, layers, _ throws in
             var lower = stat()

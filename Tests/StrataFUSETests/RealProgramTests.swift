@@ -247,7 +247,7 @@ struct RealProgramTests {
         ]),
     ])
 
-    @Test("cp -a of a lower tree to a new name: diff -r equal, same metadata", .timeLimit(.minutes(1)))
+    @Test("cp -a of a lower tree to a new name: diff -r equal, same metadata", .timeLimit(.minutes(3)))
     func copyArchive() throws {
         try withMount(Self.treeFixture) { scene in
             try scene.check("cp", ["-a", "\(scene.merged)/tree", "\(scene.merged)/copy"])
@@ -262,7 +262,7 @@ struct RealProgramTests {
     }
 
     @Test("rm -rf of a lower tree: gone from the merged view, a whiteout in the upper, lowers untouched",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func removeLowerTree() throws {
         try withMount(Self.treeFixture) { scene in
             let lowersBefore = try scene.layers.lowers.map { try scene.listing($0) }
@@ -279,7 +279,7 @@ struct RealProgramTests {
     }
 
     @Test("mv of a lower directory: contents follow, the old name is gone, also after a remount",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func moveLowerDirectory() throws {
         try withMount(Self.treeFixture) { scene in
             let before = try scene.listing("\(scene.merged)/tree")
@@ -309,7 +309,7 @@ struct RealProgramTests {
 
     // MARK: Appending
 
-    @Test("appending to a lower log file from many shell processes", .timeLimit(.minutes(1)))
+    @Test("appending to a lower log file from many shell processes", .timeLimit(.minutes(3)))
     func appendToLowerLog() throws {
         let fixture = LayerFixture(lowers: [Layer([.file("var/log/app.log", "boot\n", mode: 0o640)])])
         try withMount(fixture) { scene in
@@ -333,7 +333,7 @@ struct RealProgramTests {
 
     // MARK: mmap
 
-    @Test("a writable shared mmap of a lower file reaches the mount and the upper file", .timeLimit(.minutes(1)))
+    @Test("a writable shared mmap of a lower file reaches the mount and the upper file", .timeLimit(.minutes(3)))
     func sharedMapping() throws {
         let original = (0..<65_536).map { UInt8($0 % 251) }
         let fixture = LayerFixture(lowers: [Layer([.file("data/blob.bin", bytes: original)])])
@@ -584,7 +584,7 @@ struct RealProgramTests {
     /// `strata unmount` returns when the kernel has let go of the mount; the server then flushes the upper
     /// layer and releases the layers. A script that mounts the same layers again on the next line must not
     /// find them still taken (overlayfs and `umount` then `mount` work that way).
-    @Test("strata unmount, then at once strata mount of the same layers, after a large write", .timeLimit(.minutes(1)))
+    @Test("strata unmount, then at once strata mount of the same layers, after a large write", .timeLimit(.minutes(3)))
     func remountAtOnce() throws {
         let executable = Self.strataExecutable
         try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
@@ -615,7 +615,7 @@ struct RealProgramTests {
     /// The background server must not keep descriptors it inherited (other than 0-2, which it points at
     /// /dev/null): a caller that waits for the end of a pipe it handed down, as Foundation's `Process` does
     /// to notice that its child exited, would wait as long as the mount lasts.
-    @Test("the background server of strata mount keeps none of its caller's descriptors", .timeLimit(.minutes(1)))
+    @Test("the background server of strata mount keeps none of its caller's descriptors", .timeLimit(.minutes(3)))
     func daemonDropsInheritedDescriptors() throws {
         let executable = Self.strataExecutable
         try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
@@ -666,7 +666,7 @@ struct RealProgramTests {
         /// Runs `program` and fails (throws) unless it exits 0.
         @discardableResult
         func check(_ program: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
-                   timeout: Double = 60) throws -> ProgramResult {
+                   timeout: Double = 180) throws -> ProgramResult {
             try RealProgramTests.check(RealProgramTests.run(
                 program, arguments, input: input, environment: environment, timeout: timeout, scratch: scratch))
         }
@@ -806,7 +806,7 @@ struct RealProgramTests {
     /// `scratch`, standard input from the file `input` (or /dev/null), standard output and error into files in
     /// `scratch`. After `timeout` seconds its process group is killed and this throws.
     static func run(_ program: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
-                    timeout: Double = 60, scratch: String) throws -> ProgramResult {
+                    timeout: Double = 180, scratch: String) throws -> ProgramResult {
         guard let executable = executablePath(program) else {
             throw HarnessError("'\(program)' is not installed (scripts/setup installs what the tests need)")
         }

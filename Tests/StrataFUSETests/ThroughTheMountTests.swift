@@ -34,7 +34,7 @@ struct ThroughTheMountTests {
         #expect(report.isClean, "\(report)", sourceLocation: sourceLocation)
     }
 
-    @Test("files: create, write, append, truncate, read", .timeLimit(.minutes(1)))
+    @Test("files: create, write, append, truncate, read", .timeLimit(.minutes(3)))
     func files() throws {
         try Self.check(Self.fixture, [
             .create("n", [], mode: 0o600), .write("n", at: 0, "new"), .append("n", " more"), .read("n"),
@@ -43,7 +43,7 @@ struct ThroughTheMountTests {
         ])
     }
 
-    @Test("metadata: chmod, chown, utimens, xattrs", .timeLimit(.minutes(1)))
+    @Test("metadata: chmod, chown, utimens, xattrs", .timeLimit(.minutes(3)))
     func metadata() throws {
         try Self.check(Self.fixture, [
             .chmod("a", 0o600), .chown("b", uid: 42, gid: 43), .utimens("c", access: .seconds(1000, nanoseconds: 5), modification: .now),
@@ -52,7 +52,7 @@ struct ThroughTheMountTests {
         ])
     }
 
-    @Test("namespace: unlink, rmdir, mkdir, symlink, link, mkfifo", .timeLimit(.minutes(1)))
+    @Test("namespace: unlink, rmdir, mkdir, symlink, link, mkfifo", .timeLimit(.minutes(3)))
     func namespace() throws {
         try Self.check(Self.fixture, [
             .unlink("b"), .unlink("b"), .rmdir("ld"), .unlink("ld/sub/g"), .rmdir("ld/sub"), .mkdir("ld/sub", mode: 0o700),
@@ -61,7 +61,7 @@ struct ThroughTheMountTests {
         ])
     }
 
-    @Test("rename: files, lower directories, noreplace, exchange", .timeLimit(.minutes(1)))
+    @Test("rename: files, lower directories, noreplace, exchange", .timeLimit(.minutes(3)))
     func renames() throws {
         try Self.check(Self.fixture, [
             .rename("a", to: "b", .plain), .rename("ld", to: "moved", .plain), .list("moved"), .read("moved/sub/g"),

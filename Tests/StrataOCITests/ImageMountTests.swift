@@ -128,7 +128,7 @@ struct ImageMountTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/staging") == [])
     }
 
-    @Test("unpacking shows progress on a terminal and nothing in a script", .timeLimit(.minutes(1)))
+    @Test("unpacking shows progress on a terminal and nothing in a script", .timeLimit(.minutes(3)))
     func progress() throws {
         let directory = try TemporaryDirectory(prefix: "strata-progress")
         defer { try? directory.remove() }

@@ -199,7 +199,7 @@ struct FullDiskTests {
     }
 
     @Test("a data copy-up that runs out of space: ENOSPC, lower content intact, no partial copy; works after freeing space",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func copyUpOutOfSpace() throws {
         // 24 MiB with a 12 MiB filler: the 16 MiB file fits only once the filler is gone.
         let scene = try Scene(tmpfsOptions: "size=24m")
@@ -249,7 +249,7 @@ struct FullDiskTests {
     }
 
     @Test("filling the data of a metadata-only copy-up runs out of space: ENOSPC, lower data still served",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func metacopyFillOutOfSpace() throws {
         let scene = try Scene(tmpfsOptions: "size=24m")
         defer { scene.tearDown() }
@@ -281,7 +281,7 @@ struct FullDiskTests {
     }
 
     @Test("mkdir, create, unlink with a whiteout, rename and a small copy-up on a full upper: ENOSPC, nothing changes; all work after freeing space",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func metadataOutOfSpace() throws {
         let scene = try Scene(tmpfsOptions: "size=4m,nr_inodes=64")
         defer { scene.tearDown() }
