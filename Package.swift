@@ -51,9 +51,17 @@ let package = Package(
             dependencies: ["Strata", "StrataArchive", "StrataSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: fenced
         ),
+        .target(
+            name: "StrataBench",
+            dependencies: ["Strata"],
+            swiftSettings: fenced
+        ),
         .executableTarget(
             name: "strata",
-            dependencies: ["Strata", "StrataFUSE", "StrataOCI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Strata", "StrataFUSE", "StrataOCI", "StrataBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: fenced
         ),
         .target(

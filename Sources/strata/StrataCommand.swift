@@ -8,7 +8,7 @@ struct StrataCommand: ParsableCommand {
         abstract: "A copy-on-write union filesystem: read-only lower layers under one writable upper.",
         subcommands: [
             Demo.self, Tree.self, Origin.self, Mount.self, Unmount.self,
-            Diff.self, Commit.self, Export.self, Layers.self, Prune.self, Inspect.self,
+            Diff.self, Commit.self, Export.self, Layers.self, Prune.self, Inspect.self, Bench.self, BenchFloor.self,
         ])
 
     /// Also runs as a mount helper: `mount -t fuse.strata SOURCE MOUNTPOINT -o OPTIONS` makes mount.fuse3
@@ -19,7 +19,8 @@ struct StrataCommand: ParsableCommand {
 
     static func helperArguments(_ arguments: [String]) -> [String] {
         let commands: Set<String> = [
-            "demo", "tree", "origin", "mount", "unmount", "diff", "commit", "export", "layers", "prune", "inspect", "help",
+            "demo", "tree", "origin", "mount", "unmount", "diff", "commit", "export", "layers", "prune", "inspect",
+            "bench", "bench-floor", "help",
         ]
         guard arguments.count >= 2, let source = arguments.first, !source.hasPrefix("-"), !commands.contains(source),
             !arguments[1].hasPrefix("-")
