@@ -74,6 +74,7 @@ let package = Package(
         .testTarget(name: "DifferentialTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(name: "StrataOCITests", dependencies: ["StrataOCI", "StrataArchive", "Strata", "StrataTestSupport"]),
         .testTarget(name: "StrataFUSETests", dependencies: ["Strata", "StrataFUSE", "StrataTestSupport"]),
+        .testTarget(name: "StrataBenchTests", dependencies: ["StrataBench", "StrataTestSupport"]),
         .executableTarget(
             name: "StrataSoak",
             dependencies: [

@@ -9,12 +9,20 @@ import Glibc
 import Strata
 import Synchronization
 
+/// `STRATA_BENCHMARK_SMOKE=1`: tiny fixtures and two iterations per benchmark, to check in CI that
+/// every benchmark still sets up, runs and tears down (the figures then mean nothing).
+let smoke = getenv("STRATA_BENCHMARK_SMOKE") != nil
+
+/// The layer counts every benchmark runs at (in smoke mode the ends and the default only: the code
+/// is the same for every count).
+let layerCounts = smoke ? [1, 5, 128] : [1, 5, 20, 64, 128]
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-        warmupIterations: 1,
-        maxDuration: .seconds(2),
-        maxIterations: 10_000,
+        warmupIterations: smoke ? 0 : 1,
+        maxDuration: smoke ? .milliseconds(100) : .seconds(2),
+        maxIterations: smoke ? 2 : 10_000,
         thresholds: [
             // Allocation counts are deterministic: a change is a code change. Times are not compared.
             .mallocCountTotal: .init(relative: [.p90: 5.0]),
@@ -23,19 +31,25 @@ let benchmarks: @Sendable () -> Void = {
             .throughput: .none,
         ]
     )
-    for layers in [1, 5, 20, 64, 128] {
+    for layers in layerCounts {
         registerLookups(layers: layers)
+        registerListings(layers: layers)
+        registerSmallReads(layers: layers)
+        registerCopyUps(layers: layers)
+        registerBigCopyUps(layers: layers)
     }
-    registerListings()
-    registerSmallReads()
-    registerCopyUps()
+}
+
+/// "1 layer", "5 layers": the suffix of every benchmark name.
+func label(_ layers: Int) -> String {
+    layers == 1 ? "1 layer" : "\(layers) layers"
 }
 
 // MARK: - Lookup
 
 /// The paths one iteration of a lookup benchmark visits. With `scalingFactor: .kilo` the tables
 /// divide by this count: the columns marked `*` are per lookup.
-let pathsPerPass = BenchmarkScalingFactor.kilo.rawValue
+let pathsPerPass = smoke ? 20 : BenchmarkScalingFactor.kilo.rawValue
 
 /// Five directories present in every layer, so each level of a deep path merges all of them.
 /// With the file name, a deep path has depth 6.
@@ -54,7 +68,7 @@ enum Placement {
 }
 
 func registerLookups(layers: Int) {
-    let label = layers == 1 ? "1 layer" : "\(layers) layers"
+    let label = label(layers)
     // Warm: the union has seen every path (after the warmup iteration), as a long-lived process does.
     registerLookup("lookup top-layer, \(label)", layers: layers, directory: "", placement: .topLayer, cold: false)
     registerLookup("lookup bottom-layer, \(label)", layers: layers, directory: "", placement: .bottomLayer, cold: false)
@@ -131,23 +145,25 @@ func expectMissing(_ path: FilePath, in fileSystem: UnionFileSystem) throws {
 // MARK: - Merged listing
 
 /// Visible entries of the merged directory `big`.
-let listingEntries = 20_000
+let listingEntries = smoke ? 200 : 20_000
 
-func registerListings() {
-    // `big` in all 5 layers, entry k in layer k % 5; 1,000 names repeat in the layer below their
-    // visible copy (hidden by the merge) and 100 names of the bottom layer are whited out in the top one.
-    let session = Session(layers: 5) { (tree) throws(Errno) in
-        for layer in 0..<5 {
+func registerListings(layers: Int) {
+    // `big` in every layer, entry k in layer k % layers; with more than one layer, 1,000 names repeat
+    // in the layer below their visible copy (hidden by the merge) and 100 names of the bottom layer
+    // are whited out in the top one.
+    let session = Session(layers: layers) { (tree) throws(Errno) in
+        for layer in 0..<layers {
             try tree.makeDirectory("big", in: layer)
         }
         for index in 0..<listingEntries {
-            try tree.makeFile("big/entry\(index)", in: index % 5)
+            try tree.makeFile("big/entry\(index)", in: index % layers)
         }
-        for index in stride(from: 0, to: 5_000, by: 5) {
+        guard layers > 1 else { return }
+        for index in stride(from: 0, to: listingEntries / 4, by: layers) {
             try tree.makeFile("big/entry\(index)", in: 1)
         }
-        for index in 0..<100 {
-            try tree.makeFile("big/gone\(index)", in: 4)
+        for index in 0..<(listingEntries / 200) {
+            try tree.makeFile("big/gone\(index)", in: layers - 1)
             try tree.makeWhiteout("big/gone\(index)", in: 0)
         }
     }
@@ -159,7 +175,7 @@ func registerListings() {
             throw BenchmarkFailure("the merged listing has \(count) entries, expected \(listingEntries)")
         }
     }
-    Benchmark("merged listing 20k entries over 5 layers, first") { benchmark throws in
+    Benchmark("merged listing 20k entries, first, \(label(layers))") { benchmark throws in
         let fileSystem = try session.reopen()
         benchmark.startMeasurement()
         blackHole(try fileSystem.contentsOfDirectory(big))
@@ -168,7 +184,7 @@ func registerListings() {
     } teardown: {
         try session.tearDown()
     }
-    Benchmark("merged listing 20k entries over 5 layers, warm") { benchmark throws in
+    Benchmark("merged listing 20k entries, warm, \(label(layers))") { benchmark throws in
         blackHole(try session.fileSystem().contentsOfDirectory(big))
     } setup: {
         try setUp()
@@ -182,18 +198,18 @@ func registerListings() {
 /// The size of the small files read and copied up.
 let smallFileSize = 1_024
 
-func registerSmallReads() {
-    // 1,000 files of 1 KiB in `small`, which is in all 5 layers; file k in layer k % 5.
+func registerSmallReads(layers: Int) {
+    // 1,000 files of 1 KiB in `small`, which is in every layer; file k in layer k % layers.
     let paths = (0..<pathsPerPass).map { FilePath("small/file\($0)") }
-    let session = Session(layers: 5) { (tree) throws(Errno) in
-        for layer in 0..<5 {
+    let session = Session(layers: layers) { (tree) throws(Errno) in
+        for layer in 0..<layers {
             try tree.makeDirectory("small", in: layer)
         }
         for index in paths.indices {
-            try tree.makeFile("small/file\(index)", in: index % 5, size: smallFileSize)
+            try tree.makeFile("small/file\(index)", in: index % layers, size: smallFileSize)
         }
     }
-    Benchmark("open read close small lower file", configuration: .init(scalingFactor: .kilo)) { benchmark throws in
+    Benchmark("open read close small lower file, \(label(layers))", configuration: .init(scalingFactor: .kilo)) { benchmark throws in
         let fileSystem = try session.fileSystem()
         for path in paths {
             let file = try fileSystem.open(path, .readOnly)
@@ -219,9 +235,11 @@ func registerSmallReads() {
 // measurement starts, so only the change itself is timed.
 
 /// Targets per benchmark between two resets.
-let copyUpTargets = 2_000
+let copyUpTargets = smoke ? 20 : 2_000
 
-func registerCopyUps() {
+func registerCopyUps(layers: Int) {
+    let suffix = label(layers)
+    let populateFiles = { (tree: LayerTree) throws(Errno) in try populateBottomFiles(tree, layers: layers) }
     let files = (0..<copyUpTargets).map { FilePath("files/file\($0)") }
     let newFiles = (0..<copyUpTargets).map { FilePath("files/new\($0)") }
     let payload = [UInt8](repeating: 0x61, count: smallFileSize)
@@ -235,18 +253,18 @@ func registerCopyUps() {
         file.close()
     }
     registerConsuming(
-        "copy-up append 1 B, volatile", targets: files.count, populate: populateFiles, prepare: lookUpFile,
+        "copy-up append 1 B, volatile, \(suffix)", layers: layers, targets: files.count, populate: populateFiles, prepare: lookUpFile,
         operation: appendOneByte)
     registerConsuming(
-        "copy-up append 1 B, synchronous", durability: .synchronous, targets: 500, populate: populateFiles,
+        "copy-up append 1 B, synchronous, \(suffix)", layers: layers, durability: .synchronous, targets: smoke ? 20 : 500, populate: populateFiles,
         prepare: lookUpFile, operation: appendOneByte)
     registerConsuming(
-        "copy-up chmod (metadata only), volatile", targets: files.count, populate: populateFiles,
+        "copy-up chmod (metadata only), volatile, \(suffix)", layers: layers, targets: files.count, populate: populateFiles,
         prepare: lookUpFile
     ) { fileSystem, index throws(Errno) in
         try fileSystem.setPermissions(files[index], 0o600)
     }
-    registerConsuming("create new file, volatile", targets: newFiles.count, populate: populateFiles) {
+    registerConsuming("create new file, volatile, \(suffix)", layers: layers, targets: newFiles.count, populate: populateFiles) {
         fileSystem, _ throws(Errno) in
         _ = try fileSystem.status("files")
     } operation: { fileSystem, index throws(Errno) in
@@ -255,21 +273,22 @@ func registerCopyUps() {
         file.close()
     }
     registerConsuming(
-        "unlink lower file (whiteout), volatile", targets: files.count, populate: populateFiles,
+        "unlink lower file (whiteout), volatile, \(suffix)", layers: layers, targets: files.count, populate: populateFiles,
         prepare: lookUpFile
     ) { fileSystem, index throws(Errno) in
         try fileSystem.removeFile(files[index])
     }
 
-    // 1,000 directories merged from the two bottom layers, two files in each.
-    let directories = (0..<1_000).map { FilePath("dirs/dir\($0)") }
-    let renamed = (0..<1_000).map { FilePath("dirs/moved\($0)") }
-    registerConsuming("rename lower directory, volatile", targets: directories.count) { (tree) throws(Errno) in
-        for layer in 0..<5 {
+    // 1,000 directories merged from the two bottom layers (or in the only one), a file from each.
+    let directories = (0..<(smoke ? 20 : 1_000)).map { FilePath("dirs/dir\($0)") }
+    let renamed = directories.indices.map { FilePath("dirs/moved\($0)") }
+    registerConsuming("rename lower directory, volatile, \(suffix)", layers: layers, targets: directories.count) {
+        (tree) throws(Errno) in
+        for layer in 0..<layers {
             try tree.makeDirectory("dirs", in: layer)
         }
         for index in directories.indices {
-            for layer in 3..<5 {
+            for layer in max(0, layers - 2)..<layers {
                 try tree.makeFile("dirs/dir\(index)/file\(layer)", in: layer, size: smallFileSize)
             }
         }
@@ -279,21 +298,25 @@ func registerCopyUps() {
         try fileSystem.rename(directories[index], to: renamed[index])
     }
 
-    // 16 trees of 1,000 entries: 10 directories in all 5 layers holding 99 files each, file n in layer n % 5.
-    // One removal took from 75 ms to 1 s in the first runs: 6 s leaves room for a few samples.
-    let trees = (0..<16).map { "trees/tree\($0)" }
-    registerConsuming("remove lower tree of 1000 entries, volatile", targets: trees.count, maxDuration: .seconds(6)) {
-        (tree) throws(Errno) in
-        for layer in 0..<5 {
+    // 16 trees of 1,000 entries: 10 directories in every layer holding 99 files each, file n in
+    // layer n % layers. One removal took from 75 ms to 1 s in the first runs: 6 s leaves room for a
+    // few samples.
+    let trees = (0..<(smoke ? 2 : 16)).map { "trees/tree\($0)" }
+    let filesPerDirectory = smoke ? 9 : 99
+    registerConsuming(
+        "remove lower tree of 1000 entries, volatile, \(suffix)", layers: layers, targets: trees.count,
+        maxDuration: smoke ? nil : .seconds(6)
+    ) { (tree) throws(Errno) in
+        for layer in 0..<layers {
             try tree.makeDirectory("trees", in: layer)
         }
         for root in trees {
             for directory in 0..<10 {
-                for layer in 0..<5 {
+                for layer in 0..<layers {
                     try tree.makeDirectory("\(root)/dir\(directory)", in: layer)
                 }
-                for file in 0..<99 {
-                    try tree.makeFile("\(root)/dir\(directory)/file\(file)", in: file % 5, size: 100)
+                for file in 0..<filesPerDirectory {
+                    try tree.makeFile("\(root)/dir\(directory)/file\(file)", in: file % layers, size: 100)
                 }
             }
         }
@@ -304,29 +327,71 @@ func registerCopyUps() {
     }
 }
 
-/// `files` in all 5 layers; `copyUpTargets` files of 1 KiB in the bottom one.
-func populateFiles(_ tree: LayerTree) throws(Errno) {
-    for layer in 0..<5 {
+/// The size of the big lower files: 1 GiB (1 MiB in smoke mode).
+let bigFileSize = smoke ? 1 << 20 : 1 << 30
+
+/// Copy-up of a 1 GiB bottom-layer file: append one byte, and overwrite 4 KiB at offset 0. Each
+/// iteration uses up one of two files; then the upper is emptied (outside the measurement).
+func registerBigCopyUps(layers: Int) {
+    let files = [FilePath("big/file0"), FilePath("big/file1")]
+    let populate = { (tree: LayerTree) throws(Errno) in
+        for layer in 0..<layers {
+            try tree.makeDirectory("big", in: layer)
+        }
+        for file in files {
+            try tree.makeBigFile(file.string, in: layers - 1, size: bigFileSize)
+        }
+    }
+    let lookUp = { (fileSystem: UnionFileSystem, index: Int) throws(Errno) in
+        _ = try fileSystem.status(files[index])
+    }
+    let page = [UInt8](repeating: 0x62, count: 4_096)
+    registerConsuming(
+        "copy-up 1 GiB append 1 B, volatile, \(label(layers))", layers: layers, targets: files.count, maxIterations: 4,
+        populate: populate, prepare: lookUp
+    ) { fileSystem, index throws(Errno) in
+        let file = try fileSystem.open(files[index], .writeOnly, options: .append)
+        defer { file.close() }
+        _ = try file.write([0x0a], at: 0)
+    }
+    registerConsuming(
+        "copy-up 1 GiB overwrite 4 KiB at 0, volatile, \(label(layers))", layers: layers, targets: files.count,
+        maxIterations: 4, populate: populate, prepare: lookUp
+    ) { fileSystem, index throws(Errno) in
+        let file = try fileSystem.open(files[index], .writeOnly)
+        defer { file.close() }
+        _ = try file.write(page, at: 0)
+    }
+}
+
+/// `files` in every layer; `copyUpTargets` files of 1 KiB in the bottom one.
+func populateBottomFiles(_ tree: LayerTree, layers: Int) throws(Errno) {
+    for layer in 0..<layers {
         try tree.makeDirectory("files", in: layer)
     }
     for index in 0..<copyUpTargets {
-        try tree.makeFile("files/file\(index)", in: 4, size: smallFileSize)
+        try tree.makeFile("files/file\(index)", in: layers - 1, size: smallFileSize)
     }
 }
 
 /// Registers a benchmark whose every iteration uses up target `index` of `targets`: `prepare` runs
 /// untimed, `operation` is measured.
 func registerConsuming(
-    _ name: String, durability: Durability = .volatile, targets: Int, maxDuration: Duration? = nil,
+    _ name: String, layers: Int, durability: Durability = .volatile, targets: Int, maxDuration: Duration? = nil,
+    maxIterations: Int? = nil,
     populate: @escaping (LayerTree) throws(Errno) -> Void,
     prepare: @escaping (UnionFileSystem, Int) throws(Errno) -> Void,
     operation: @escaping (UnionFileSystem, Int) throws(Errno) -> Void
 ) {
-    let session = Session(layers: 5, durability: durability, populate: populate)
+    let session = Session(layers: layers, durability: durability, populate: populate)
     var next = 0
     var configuration = Benchmark.defaultConfiguration
     if let maxDuration {
         configuration.maxDuration = maxDuration
+    }
+    if let maxIterations, !smoke {
+        configuration.maxIterations = maxIterations
+        configuration.maxDuration = .seconds(30)
     }
     Benchmark(name, configuration: configuration) { benchmark throws in
         var fileSystem = try session.fileSystem()
@@ -464,6 +529,18 @@ final class LayerTree {
         defer { try? file.close() }
         if size > 0 {
             _ = try file.write([UInt8](repeating: 0x61, count: size), at: 0)
+        }
+    }
+
+    /// Creates a file of `size` bytes of real data (a copy-up of a hole would copy nothing).
+    func makeBigFile(_ relative: String, in layer: Int, size: Int) throws(Errno) {
+        let file = try FileDescriptor.currentWorkingDirectory.open(
+            at: "\(lowers[layer])/\(relative)", flags: O_WRONLY | O_CREAT | O_EXCL, permissions: 0o644)
+        defer { try? file.close() }
+        let chunk = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        var offset = 0
+        while offset < size {
+            offset += try file.write(chunk, at: Int64(offset))
         }
     }
 

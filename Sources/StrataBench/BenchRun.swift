@@ -24,6 +24,9 @@ public final class BenchRun {
         self.log = log
     }
 
+    /// Whether SIGINT, SIGTERM or SIGHUP ended the run (everything is torn down by then).
+    public static var wasInterrupted: Bool { Teardown.shared.isInterrupted }
+
     public func run() throws(BenchError) -> BenchReport {
         try options.validate()
         teardown.handleSignals()

@@ -82,9 +82,15 @@ struct Bench: ParsableCommand {
         options.custom = custom
         options.cpu = noPin ? nil : cpu
         let toStandardOutput = json == "-"
-        let report = try BenchRun(options: options) { line in
+        let report: BenchReport
+        do {
+            report = try BenchRun(options: options) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }.run()
+        } catch {
+            if BenchRun.wasInterrupted { throw ExitCode(130) }
+            throw error
+        }
         if !toStandardOutput { print(report.text, terminator: "") }
         if let json {
             let encoder = JSONEncoder()

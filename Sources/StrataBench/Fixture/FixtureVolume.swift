@@ -17,8 +17,13 @@ struct FixtureVolume {
     /// `mode` asks for it (or `auto` and root). Registers its removal with `teardown`.
     static func prepare(in directory: String, mode: FixtureFileSystemMode, size: Int64, teardown: Teardown) throws(BenchError) -> FixtureVolume {
         let base = try makeTemporaryDirectory(in: directory)
-        let removeBase = teardown.push("remove \(base)") { _ = try? Command.run(["rm", "-rf", "--one-file-system", base], limit: .seconds(600)) }
-        _ = removeBase
+        _ = teardown.push("remove \(base)") {
+            // Whatever is still mounted below (a mount that was busy when its own unmount ran) goes first.
+            for mount in Mounts.table().filter({ $0.point.hasPrefix(base + "/") }).sorted(by: { $0.point.count > $1.point.count }) {
+                _ = try? Command.run(["umount", "-l", mount.point], limit: .seconds(20))
+            }
+            _ = try? Command.run(["rm", "-rf", "--one-file-system", base], limit: .seconds(600))
+        }
         let useLoop: Bool
         switch mode {
         case .loop:

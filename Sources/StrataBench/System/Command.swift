@@ -16,6 +16,7 @@ enum Command {
     static func run(_ arguments: [String], in directory: String? = nil, limit: Duration = .seconds(60))
         throws(BenchError) -> Outcome
     {
+        try refuseWhenInterrupted(arguments)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -63,6 +64,7 @@ enum Command {
 
     /// Starts a long-running program (a FUSE server in the foreground) with its output discarded.
     static func start(_ arguments: [String], in directory: String? = nil) throws(BenchError) -> Process {
+        try refuseWhenInterrupted(arguments)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -76,6 +78,13 @@ enum Command {
             throw BenchError("cannot start \(arguments.joined(separator: " ")): \(error)")
         }
         return process
+    }
+
+    /// After SIGINT only the teardown's own commands (unmount, detach, remove) may run.
+    private static func refuseWhenInterrupted(_ arguments: [String]) throws(BenchError) {
+        let teardownCommands: Set<String> = ["umount", "fusermount3", "losetup", "rm"]
+        guard Teardown.shared.isInterrupted, !teardownCommands.contains(arguments.first ?? "") else { return }
+        throw BenchError("interrupted")
     }
 
     /// Waits for `process` to end, at most `limit`. False on timeout.

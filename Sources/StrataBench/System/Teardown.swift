@@ -24,9 +24,20 @@ final class Teardown: Sendable {
     private let actions = Mutex<[Action]>([])
     private let counter = Atomic(0)
     private let sources = Mutex<[DispatchSourceSignal]>([])
+    private let interrupted = Atomic(false)
+    private let running = Mutex(())
+
+    /// Whether a signal ended the run: nothing new may be started (a mount made now would outlive
+    /// the teardown).
+    var isInterrupted: Bool { interrupted.load(ordering: .relaxed) }
 
     /// Registers `body` (described by `name` in messages) to run at teardown.
     func push(_ name: String, _ body: @escaping @Sendable () -> Void) -> Token {
+        if isInterrupted {
+            // The teardown has run or is running: undo this at once.
+            body()
+            return Token(number: -1)
+        }
         let token = Token(number: counter.add(1, ordering: .relaxed).newValue)
         actions.withLock { $0.append(Action(token: token, name: name, body: body)) }
         return token
@@ -41,10 +52,13 @@ final class Teardown: Sendable {
         action?.body()
     }
 
-    /// Runs every action left, newest first.
+    /// Runs every action left, newest first. A second caller (the main thread while the signal
+    /// handler tears down) waits until the first is done.
     func runAll() {
-        while let action = actions.withLock({ $0.popLast() }) {
-            action.body()
+        running.withLock { _ in
+            while let action = actions.withLock({ $0.popLast() }) {
+                action.body()
+            }
         }
     }
 
@@ -56,6 +70,7 @@ final class Teardown: Sendable {
                 // Made inside the lock: the source belongs to the list from its creation.
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
                 source.setEventHandler { [self] in
+                    interrupted.store(true, ordering: .relaxed)
                     FileHandle.standardError.write(Data("\nstrata bench: interrupted, unmounting and cleaning up\n".utf8))
                     runAll()
                     exit(128 + signalNumber)
