@@ -485,7 +485,10 @@ final class Session {
     }
 }
 
-/// A fresh directory `/tmp/strata-bench.PID.N` holding `lower0` (the top layer) … `lowerN-1` (the
+/// Where the layers go: `STRATA_BENCHMARK_DIRECTORY`, else /tmp.
+let scratchParent = getenv("STRATA_BENCHMARK_DIRECTORY").map { String(cString: $0) } ?? "/tmp"
+
+/// A fresh directory `/tmp/strata-bench.PID.N` (under `scratchParent`) holding `lower0` (the top layer) … `lowerN-1` (the
 /// bottom one), `upper` and `work`.
 final class LayerTree {
     private static let counter = Atomic(0)
@@ -497,7 +500,7 @@ final class LayerTree {
 
     init(layers: Int) throws(Errno) {
         let number = Self.counter.add(1, ordering: .relaxed).newValue
-        let root = "/tmp/strata-bench.\(getpid()).\(number)"
+        let root = "\(scratchParent)/strata-bench.\(getpid()).\(number)"
         self.root = root
         lowers = (0..<layers).map { "\(root)/lower\($0)" }
         try Self.createDirectory(root)

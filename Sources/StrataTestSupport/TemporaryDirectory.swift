@@ -11,11 +11,12 @@ public final class TemporaryDirectory: Sendable {
     public let path: String
     private let removed = Mutex(false)
 
-    /// Creates `/tmp/<prefix>.XXXXXX` with mode 0755.
-    public init(prefix: String = "strata-test") throws(HarnessError) {
-        var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
+    /// Creates `<parent>/<prefix>.XXXXXX` with mode 0755 (`parent` defaults to /tmp; /dev/shm keeps
+    /// heavy create/remove churn off a root file system mounted with `discard`).
+    public init(prefix: String = "strata-test", in parent: String = "/tmp") throws(HarnessError) {
+        var template = Array("\(parent)/\(prefix).XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
-        guard created else { throw .system("cannot create a temporary directory /tmp/\(prefix).XXXXXX") }
+        guard created else { throw .system("cannot create a temporary directory \(parent)/\(prefix).XXXXXX") }
         path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         chmod(path, 0o755)
     }

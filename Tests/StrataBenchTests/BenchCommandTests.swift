@@ -14,13 +14,17 @@ struct BenchCommandTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
     }
 
+    /// Where the runs put their loop image: on tmpfs, because freeing blocks on a root file system
+    /// mounted with `discard` stalls every other test's file system calls for seconds.
+    static let scratchParent = "/dev/shm"
+
     static let customTemplate = "kernel-template=mount -t overlay overlay -o lowerdir=%L,upperdir=%U,workdir=%W %M"
 
     @Test("a tiny run: every backend and workload has a sane figure, every probe passes, nothing is left behind",
           .timeLimit(.minutes(5)))
     func tinyRun() throws {
         try #require(access(Self.strata, X_OK) == 0, "no strata binary at \(Self.strata)")
-        let directory = try TemporaryDirectory(prefix: "strata-bench-smoke")
+        let directory = try TemporaryDirectory(prefix: "strata-bench-smoke", in: Self.scratchParent)
         defer { try? directory.remove() }
         let json = "\(directory.path)/report.json"
         let svg = "\(directory.path)/layers.svg"
@@ -96,7 +100,7 @@ struct BenchCommandTests {
 
     @Test("SIGINT in the middle of a run unmounts and removes everything", .timeLimit(.minutes(3)))
     func interrupted() throws {
-        let directory = try TemporaryDirectory(prefix: "strata-bench-interrupt")
+        let directory = try TemporaryDirectory(prefix: "strata-bench-interrupt", in: Self.scratchParent)
         defer { try? directory.remove() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.strata)
