@@ -100,8 +100,9 @@ private struct Inspected {
         return total
     }
 
-    /// Writes an uncompressed layer tar holding exactly `entries`, in that order, and appends it.
-    func addRawLayer(createdBy: String?, _ entries: [RawEntry]) throws {
+    /// Writes an uncompressed layer tar holding exactly `entries`, in that order, and appends it to
+    /// `target` (default: the image).
+    func addRawLayer(to target: UmociImage? = nil, createdBy: String?, _ entries: [RawEntry]) throws {
         let tarPath = directory.path + "/raw-\(UInt32.random(in: 0...UInt32.max)).tar"
         let output = try FileDescriptor.open(tarPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         defer { try? output.close() }
@@ -112,6 +113,9 @@ private struct Inspected {
                 try writer.append(ArchiveEntry(path: path, kind: .directory, permissions: 0o755))
             case .marker(let path):
                 try writer.append(ArchiveEntry(path: path, kind: .regular, permissions: 0))
+            case .withAttribute(let path, let name):
+                try writer.append(ArchiveEntry(path: path, kind: .directory, permissions: 0o755,
+                                               extendedAttributes: [.init(name: name, value: Array("y".utf8))]))
             case .hardLink(let path, let target):
                 try writer.append(ArchiveEntry(path: path, kind: .hardLink, permissions: 0o644, linkTarget: target))
             case .file(let path, let contents):
@@ -123,7 +127,7 @@ private struct Inspected {
             }
         }
         _ = try writer.finish()
-        try image.addRawLayer(tarPath: tarPath, createdBy: createdBy)
+        try (target ?? image).addRawLayer(tarPath: tarPath, createdBy: createdBy)
     }
 }
 
@@ -134,6 +138,8 @@ private enum RawEntry {
     /// A whiteout or opaque marker: an empty regular file with the marker's name.
     case marker(String)
     case hardLink(String, to: String)
+    /// A directory carrying the extended attribute `name` (set to "y").
+    case withAttribute(String, name: String)
 }
 
 /// `count` bytes of text, so sizes are known without asking the code under test.
@@ -484,6 +490,40 @@ struct InspectTests {
             try ImageInspection(ImageReference(parsing: layout.path + ":wrong"))
         } throws: { error in
             "\(error)".contains(plain.digest) && "\(error)".contains(zstd.diffID)
+        }
+    }
+
+    @Test("writing into a directory the tar never described, over a lower symbolic link, is refused as the store refuses it")
+    func implicitDirectoryOverLowerLink() throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "RUN ln -s usr/lib /lib") { root in
+            try root.write("usr/lib/x", "x")
+            try root.symbolicLink("lib", to: "usr/lib")
+        }
+        let described = try built.image.branch(as: "described")
+        try built.addRawLayer(createdBy: "raw", [.file("lib/foo", "foo")])
+        #expect {
+            try built.inspect()
+        } throws: { error in
+            "\(error)".contains("entry 'lib/foo' is written through the non-directory 'lib' of layer 1")
+        }
+        #expect(throws: StrataError.self) { try built.storeViewFileBytes() }
+
+        // With a header for 'lib' the layer replaces the link with a directory: both accept it, and agree.
+        try built.addRawLayer(to: described, createdBy: "raw", [.directory("lib/"), .file("lib/foo", "foo")])
+        let report = try built.inspect(described.reference)
+        #expect(report.totals.visibleBytes == 4)
+        try built.expectVisibleBytes(report, of: described)
+    }
+
+    @Test("a layer forging a union marker xattr is refused by name")
+    func forgedMarkerAttribute() throws {
+        let built = try Inspected()
+        try built.addRawLayer(createdBy: "raw", [.withAttribute("d/", name: "trusted.overlay.opaque")])
+        #expect {
+            try built.inspect()
+        } throws: { error in
+            "\(error)".contains("entry 'd/' carries the xattr 'trusted.overlay.opaque'") && "\(error)".contains("layer 1 of 1")
         }
     }
 }

@@ -12,17 +12,20 @@ extension ImageInspection {
     public init(_ image: ResolvedImage) throws(StrataError) {
         var contents: [LayerContents] = []
         var layers: [Layer] = []
+        var names: [String] = []
         let commands = Self.commands(of: image.configuration, layerCount: image.layers.count)
         for (index, layer) in image.layers.enumerated() {
             let name = "layer \(index + 1) of \(image.layers.count) (blob \(layer.blob.digest))"
             let (scanned, sizes) = try Self.read(layer, from: image.layout, name: name)
             contents.append(scanned)
+            names.append(name)
             layers.append(Layer(
                 number: index + 1, blob: layer.blob.digest, diffID: layer.diffID, mediaType: layer.blob.mediaType,
                 compressedSize: sizes.compressed, uncompressedSize: sizes.uncompressed, entries: scanned.entryCount,
                 markers: scanned.markerCount, createdBy: commands[index], addedBytes: scanned.addedBytes, wastedBytes: 0))
         }
         let visibility = Visibility(contents)
+        try visibility.checkImplicitDirectories(names: names)
         var deleted: [DeletedFile] = []
         for (index, layer) in contents.enumerated() {
             for data in layer.data {
@@ -30,7 +33,7 @@ extension ImageInspection {
                 // Data stays useful while any one of its names still shows it.
                 guard fates.allSatisfy({ $0 != nil }) else { continue }
                 layers[index].wastedBytes += data.size
-                // Named by the deleted name that went last: the layer from which on nothing shows the data.
+                // Reported under the deleted name removed last (the first in tar order on a tie).
                 let deletions = zip(data.names, fates).compactMap { name, fate in fate.flatMap { $0.deleted ? (name, $0.layer) : nil } }
                 guard let last = deletions.max(by: { $0.1 < $1.1 }) else { continue }
                 deleted.append(DeletedFile(path: last.0, size: data.size, layer: index + 1, deletedBy: last.1 + 1,
@@ -128,9 +131,24 @@ struct Visibility {
         }
     }
 
-    /// The fate of the non-directory `path` of layer `layer` (0-based); nil while the image shows it.
-    func fate(of path: String, in layer: Int) -> Fate? {
-        var earliest = first(at: path, after: layer) { $0 != .opaque }
+    /// Refuses, as the layer store does, an image in which a layer writes into a directory its tar never
+    /// described while the layers below show a non-directory there: a tool that unpacks onto the merged
+    /// tree would write through that symbolic link (or fail on that file), so the image means different
+    /// things to different tools. `names` are the layers' names for the message.
+    func checkImplicitDirectories(names: [String]) throws(StrataError) {
+        for (index, layer) in layers.enumerated() {
+            for (path, entry) in layer.implicitDirectories.sorted(by: { $0.key < $1.key }) {
+                guard let lower = hiders[path]?.last(where: { $0.layer < index && $0.hider == .nonDirectory })?.layer,
+                      fate(of: path, in: lower, before: index) == nil else { continue }
+                throw StrataError(.unsafePath, "\(names[index]): entry '\(entry)' is written through the non-directory '\(path)' of layer \(lower + 1), which the tar never replaces with a directory")
+            }
+        }
+    }
+
+    /// The fate of the non-directory `path` of layer `layer` (0-based); nil while the image shows it
+    /// (or, with `limit`, while the layers below `limit` show it).
+    func fate(of path: String, in layer: Int, before limit: Int = .max) -> Fate? {
+        var earliest = first(at: path, after: layer, before: limit) { $0 != .opaque }
         var ancestor = Substring(path)
         var more = true
         while more {
@@ -141,14 +159,14 @@ struct Visibility {
                 ancestor = ""
                 more = false
             }
-            if let found = first(at: String(ancestor), after: layer, where: { $0 != .directory }) {
+            if let found = first(at: String(ancestor), after: layer, before: limit, where: { $0 != .directory }) {
                 earliest = min(earliest ?? found, found)
             }
         }
         return earliest.map { Fate(layer: $0, deleted: layers[$0].occupants[path] == nil) }
     }
 
-    private func first(at path: String, after layer: Int, where wanted: (Hider) -> Bool) -> Int? {
-        hiders[path]?.first { $0.layer > layer && wanted($0.hider) }?.layer
+    private func first(at path: String, after layer: Int, before limit: Int, where wanted: (Hider) -> Bool) -> Int? {
+        hiders[path]?.first { $0.layer > layer && $0.layer < limit && wanted($0.hider) }?.layer
     }
 }

@@ -32,6 +32,9 @@ struct LayerContents {
     private(set) var whiteouts: [String] = []
     /// Directories whose content in the layers below is hidden.
     private(set) var opaques: [String] = []
+    /// Directories the tar never described but wrote into, with the first entry that needed each: they
+    /// must not be a non-directory in the layers below (see `Visibility.checkImplicitDirectories`).
+    private(set) var implicitDirectories: [String: String] = [:]
     private(set) var entryCount = 0
     private(set) var markerCount = 0
     private(set) var addedBytes: Int64 = 0
@@ -58,10 +61,15 @@ struct LayerContents {
         guard entry.size >= 0, entry.size <= LayerUnpacker.sizeLimit else {
             throw refuse("entry '\(entry.path)' claims an absurd size of \(entry.size) bytes")
         }
+        if let forged = entry.extendedAttributes.first(where: { PrivateNames.isPrivateAttribute($0.name) }) {
+            throw refuse("entry '\(entry.path)' carries the xattr '\(forged.name)', a union marker an image layer must not set")
+        }
         for depth in parent.indices {
             let ancestor = LayerUnpacker.join(Array(parent[...depth]))
             switch occupants[ancestor] {
-            case nil: occupants[ancestor] = .directory
+            case nil:
+                occupants[ancestor] = .directory
+                implicitDirectories[ancestor] = entry.path
             case .directory: break
             case .file, .other:
                 throw refuse("entry '\(entry.path)' is written through '\(ancestor)', which is not a directory")
@@ -80,7 +88,10 @@ struct LayerContents {
             return
         }
         if let existing = occupants[path] {
-            if existing == .directory, occupant == .directory { return }
+            if existing == .directory, occupant == .directory {
+                implicitDirectories[path] = nil  // described after all, whatever the order
+                return
+            }
             vacate(path)
         }
         switch occupant {
@@ -109,9 +120,11 @@ struct LayerContents {
         guard let existing = occupants.removeValue(forKey: path) else { return }
         drop(path, from: existing)
         guard existing == .directory else { return }
+        implicitDirectories[path] = nil
         let prefix = path + "/"
         for (below, occupant) in occupants where below.hasPrefix(prefix) {
             occupants[below] = nil
+            implicitDirectories[below] = nil
             drop(below, from: occupant)
         }
     }
