@@ -93,12 +93,7 @@ extension ImageInspection {
         } catch {
             throw StrataError(.invalidLayer, "\(name): \(error)", path: layout.path)
         }
-        guard reader.compressedSize == layer.blob.size, reader.compressedDigest == layer.blob.digest else {
-            throw StrataError(.invalidLayer, "blob \(layer.blob.digest) does not match its digest or size (corrupt or tampered): it has \(reader.compressedSize) bytes with digest \(reader.compressedDigest), its descriptor says \(layer.blob.size) bytes", path: layout.path)
-        }
-        guard reader.uncompressedDigest == layer.diffID else {
-            throw StrataError(.invalidLayer, "blob \(layer.blob.digest) unpacks to \(reader.uncompressedDigest), but the image config says its diffID is \(layer.diffID)", path: layout.path)
-        }
+        try layer.verify(reader, in: layout)
         return (contents, (reader.compressedSize, reader.uncompressedSize))
     }
 }

@@ -142,12 +142,7 @@ public struct LayerStore: Sendable {
             try unpacker.unpack(reader) { bytes in
                 progress?(UnpackProgress(layer: position.0, layers: position.1, diffID: layer.diffID, bytes: bytes))
             }
-            guard reader.compressedSize == layer.blob.size, reader.compressedDigest == layer.blob.digest else {
-                throw StrataError(.invalidLayer, "blob \(layer.blob.digest) does not match its digest (corrupt or tampered); nothing was kept", path: layout.path)
-            }
-            guard reader.uncompressedDigest == layer.diffID else {
-                throw StrataError(.invalidLayer, "layer \(layer.blob.digest) unpacks to \(reader.uncompressedDigest), but the image config says its diffID is \(layer.diffID); nothing was kept", path: layout.path)
-            }
+            try layer.verify(reader, in: layout)
             let record = LayerRecord(
                 diffID: layer.diffID, blob: layer.blob.digest, compressedSize: layer.blob.size,
                 tarSize: reader.uncompressedSize, dataBytes: unpacker.dataBytes, entries: unpacker.entryCount,
