@@ -17,13 +17,15 @@ extension UnionFileSystem {
         }
     }
 
-    /// Drops `count` kernel references; a node nobody refers to is released. Serves FUSE `FORGET`.
+    /// Drops `count` kernel references; a node nobody refers to is released, named or not (a later
+    /// lookup reads it again from the layers, with the same inode number). Serves FUSE `FORGET`.
     public func forget(_ node: NodeID, count: UInt64) {
         _ = try? withEngine { (engine) throws(Errno) in
             guard node != .root, let record = engine.nodes[node] else { return }
             let remaining = record.lookups > count ? record.lookups - count : 0
             engine.nodes[node]?.lookups = remaining
-            if remaining == 0 && record.parent == nil { engine.forgetUnreferenced(node) }
+            guard remaining == 0 else { return }
+            if record.parent == nil { engine.forgetUnreferenced(node) } else { engine.releaseNamed(node) }
         }
     }
 

@@ -100,6 +100,28 @@ extension Engine {
         detachName(child, from: parent, name: name)
     }
 
+    /// Drops a named node the kernel no longer refers to, with its cached subtree, unless a node below
+    /// it is still referred to (its path goes through this one). Everything a record holds is read again
+    /// from the layers at the next lookup — the inode number from the object or its origin mark — so the
+    /// node table follows the kernel's cache instead of keeping every name ever looked up.
+    mutating func releaseNamed(_ id: NodeID) {
+        guard id != .root, let record = nodes[id], record.lookups == 0, !hasReferencedDescendant(id) else { return }
+        var locations = record.names
+        if let parent = record.parent { locations.insert(NameLocation(parent: parent, name: record.name)) }
+        for location in locations where nodes[location.parent]?.children[location.name] == id {
+            nodes[location.parent]?.children[location.name] = nil
+        }
+        forgetUnreferenced(id)
+    }
+
+    private func hasReferencedDescendant(_ id: NodeID) -> Bool {
+        guard let record = nodes[id] else { return false }
+        for child in record.children.values where nodes[child]?.parent == id {
+            if (nodes[child]?.lookups ?? 0) > 0 || hasReferencedDescendant(child) { return true }
+        }
+        return false
+    }
+
     /// Drops a node nobody refers to any more, and its cached subtree.
     mutating func forgetUnreferenced(_ id: NodeID) {
         guard id != .root, let record = nodes[id] else { return }
