@@ -6,7 +6,7 @@ import StrataTestSupport
 import Testing
 
 /// Crashes: `strata mount -f` runs as a child process and is killed with SIGKILL in the middle of a copy-up
-/// of a 512 MiB file, of a rename of a lower directory, of an `rm -rf` of 2,000 lower files. The dead mount
+/// of a 1 GiB file, of a rename of a lower directory, of an `rm -rf` of 2,000 lower files. The dead mount
 /// is detached, the same layers are opened again in-process (which runs work-directory recovery), and every
 /// name must be in its old or its new state: no half file, no stray entry, nothing left in `WORK/work`.
 ///
@@ -16,10 +16,10 @@ import Testing
     .enabled(if: FUSEAvailability.isAvailable, "needs root and /dev/fuse"))
 struct ReliabilityTests {
 
-    // MARK: Copy-up of a 512 MiB file
+    // MARK: Copy-up of a 1 GiB file
 
     static let chunk = 1 << 20
-    static let bigChunks = 512
+    static let bigChunks = 1024
 
     /// Chunk `index` of the big file: a fixed non-zero pattern stamped with its index.
     static func bigChunk(_ index: Int, _ base: [UInt8]) -> [UInt8] {
@@ -37,7 +37,7 @@ struct ReliabilityTests {
         return Array(block.prefix(chunk))
     }()
 
-    @Test("kill -9 during the copy-up of a 512 MiB file (append through the mount): old or new content after recovery",
+    @Test("kill -9 during the copy-up of a 1 GiB file (append through the mount): old or new content after recovery",
           .timeLimit(.minutes(2)))
     func killDuringCopyUp() throws {
         let directory = try TemporaryDirectory(prefix: "strata-crash-copyup")
