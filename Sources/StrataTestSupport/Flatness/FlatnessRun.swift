@@ -33,7 +33,7 @@ public struct FlatnessRun {
         public var description: String { "\(phase) \(done): \(resident >> 10) KiB, \(descriptors) fds" }
     }
 
-    /// The names the lookups cycle through: `d0/n0` … `d9/n99` (`LayerFixture`-free: any tree with these).
+    /// The names the lookups cycle through: `d0/n0` … `d9/n99` (`buildLayers(in:)` makes them).
     public static let lowerNames = (0..<10).flatMap { d in (0..<100).map { "d\(d)/n\($0)" } }
 
     public var lookups: Int
