@@ -16,13 +16,24 @@ struct DataExerciserThroughMountTests {
     @Test("random data operations, mappings and copy-ups through the mount match the model byte for byte",
           .timeLimit(.minutes(3)), arguments: ExerciserEnvironment.seeds)
     func exerciser(seed: UInt64) throws {
+        try run(seed: seed, extraOptions: "")
+    }
+
+    /// With `writeback_cache` the kernel keeps written pages and sends them later: sizes, truncates and
+    /// mappings take another path through the kernel.
+    @Test("the same through a mount with writeback_cache", .timeLimit(.minutes(3)))
+    func exerciserWritebackCache() throws {
+        try run(seed: ExerciserEnvironment.seeds[0] &+ 100, extraOptions: ",writeback_cache")
+    }
+
+    func run(seed: UInt64, extraOptions: String) throws {
         let directory = try TemporaryDirectory(prefix: "strata-fsx-mount")
         defer { try? directory.remove() }
         var settings = DataExerciser.Settings(seed: seed, operations: ExerciserEnvironment.operations)
         settings.maximumTransfer = 32 << 10
         let layers = try ExerciserLayers(in: directory, settings: settings)
         let merged = try directory.makeSubdirectory("merged")
-        let options = layers.mountOptions + ",volatile"
+        let options = layers.mountOptions + ",volatile" + extraOptions
         let log = "\(directory.path)/server"
         let current = ServerSlot(try StrataMountProcess(options: options, at: merged, log: log))
         defer { current.server?.kill() }
@@ -34,7 +45,7 @@ struct DataExerciserThroughMountTests {
         var exerciser = DataExerciser(settings: settings, initial: layers.initial)
         do {
             let report = try exerciser.run(target)
-            print("data exerciser through the mount, seed \(seed): \(report)")
+            print("data exerciser through the mount\(extraOptions), seed \(seed): \(report)")
             #expect(report.operations == ExerciserEnvironment.operations)
         } catch {
             Issue.record("\(error)")
