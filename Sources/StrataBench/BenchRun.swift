@@ -147,6 +147,7 @@ public final class BenchRun {
         let target = PathTarget(root: point)
         let names = (0..<max(2_000, layout.negativeCount / 5)).map { "floor\(repetition)-\($0)" }
         do {
+            let cpuBefore = ProcessUsage.cpuSeconds(process.processIdentifier)
             let elapsed = try seconds { () throws(Errno) in
                 for name in names where try target.status(name) != nil {
                     throw Errno.fileExists
@@ -154,6 +155,9 @@ public final class BenchRun {
             }
             let micros = elapsed * 1e6 / Double(names.count)
             recorder.floor.append(micros)
+            if let before = cpuBefore, let after = ProcessUsage.cpuSeconds(process.processIdentifier) {
+                recorder.floorServerCPU.append((after - before) * 1e6 / Double(names.count))
+            }
             log(String(format: "  FUSE floor: %.1f µs per round trip", micros))
         } catch {
             throw BenchError("the FUSE floor probe failed: \(error)")
@@ -262,7 +266,8 @@ public final class BenchRun {
                 scalingNames: layout.scalingNames),
             pinning: pinning, repetitions: options.repetitions, warmPasses: options.warmPasses,
             backends: backends.map { .init(name: $0.name, summary: $0.summary, fuse: $0.isFUSE) },
-            fuseFloorMicroseconds: Statistics(recorder.floor), results: results, servers: servers, scaling: scaling,
+            fuseFloorMicroseconds: Statistics(recorder.floor),
+            fuseFloorServerCPUMicroseconds: Statistics(recorder.floorServerCPU), results: results, servers: servers, scaling: scaling,
             failedChecks: recorder.failedChecks + recorder.scalingFailures, targets: [])
         report.targets = TargetCheck.evaluate(report)
         return report

@@ -10,7 +10,8 @@ extension BenchReport {
         lines.append("fixture: \(fixture.layers) lower layers, scale \(fixture.scale), on \(fixture.fileSystem)")
         lines.append("\(pinning); \(repetitions) repetitions (fresh upper and mount each), \(warmPasses) warm passes")
         if let floor = fuseFloorMicroseconds {
-            lines.append("FUSE floor (one bare round trip, do-nothing FUSE file system): \(format(floor)) µs")
+            lines.append("FUSE floor (one bare round trip, do-nothing FUSE file system): \(format(floor)) µs"
+                + (fuseFloorServerCPUMicroseconds.map { ", of which server CPU \(format($0)) µs" } ?? ""))
         }
         lines.append("")
         for backend in backends { lines.append("  \(backend.name): \(backend.summary)") }

@@ -69,6 +69,9 @@ public struct BenchReport: Codable, Sendable {
     public var backends: [BackendInfo]
     /// One bare FUSE round trip (LOOKUP of a missing name on a do-nothing FUSE file system), µs.
     public var fuseFloorMicroseconds: Statistics?
+    /// CPU the do-nothing server spends per round trip (reading the request, writing the reply), µs:
+    /// the least any FUSE server spends per lookup.
+    public var fuseFloorServerCPUMicroseconds: Statistics?
     public var results: [WorkloadResult]
     public var servers: [ServerResult]
     public var scaling: [ScalingResult]

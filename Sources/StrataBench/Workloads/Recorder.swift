@@ -3,6 +3,7 @@ final class Recorder {
     var samples: [Workload: [String: [Double]]] = [:]
     var failures: [Workload: [String: String]] = [:]
     var floor: [Double] = []
+    var floorServerCPU: [Double] = []
     var serverCPU: [String: [Double]] = [:]
     var residentOne: [String: [Double]] = [:]
     var residentTen: [String: [Double]] = [:]
