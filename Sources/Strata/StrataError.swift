@@ -36,6 +36,17 @@ public struct StrataError: Error, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
+    /// Runs `body` and turns the `Errno` it throws into an `.io` error that says what was being done:
+    /// the step between the filesystem path (bare errnos) and the setup, image and command-line code above it.
+    public static func io<T>(_ message: @autoclosure () -> String, path: FilePath? = nil,
+                             _ body: () throws(Errno) -> T) throws(StrataError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw StrataError(.io, message(), path: path, errno: error)
+        }
+    }
+
     public var description: String {
         var text = "\(code): \(message)"
         if let path { text += " (\(path))" }

@@ -16,3 +16,9 @@ public func runShortProgram(_ arguments: [String], path: String? = nil) throws -
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
+
+/// The path of an executable of this package (`strata`, `StrataSoak`, `CoreBenchmarks`), built next to
+/// the running test bundle.
+public func builtExecutable(_ name: String) -> String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
+}

@@ -10,9 +10,7 @@ import Testing
     "strata bench", .serialized,
     .enabled(if: geteuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0, "needs root (kernel overlayfs, loop image) and /dev/fuse"))
 struct BenchCommandTests {
-    static var strata: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
-    }
+    static var strata: String { builtExecutable("strata") }
 
     /// Where the runs put their loop image: on tmpfs, because freeing blocks on a root file system
     /// mounted with `discard` stalls every other test's file system calls for seconds.

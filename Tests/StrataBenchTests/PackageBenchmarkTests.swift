@@ -7,10 +7,7 @@ import Testing
 /// each. Checks that every benchmark still sets up, runs and tears down, not how fast it is.
 @Suite("package benchmarks")
 struct PackageBenchmarkTests {
-    static var executable: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("CoreBenchmarks")
-            .path
-    }
+    static var executable: String { builtExecutable("CoreBenchmarks") }
 
     @Test("every CoreBenchmarks benchmark runs in smoke mode", .timeLimit(.minutes(5)))
     func smoke() throws {

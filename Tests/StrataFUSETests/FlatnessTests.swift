@@ -11,9 +11,7 @@ import Testing
     "flatness: memory and descriptors over a long run", .serialized,
     .enabled(if: FUSEAvailability.isAvailable, "needs root and /dev/fuse"))
 struct FlatnessTests {
-    static var soakExecutable: String {
-        RealProgramTests.strataExecutable.replacing("/strata", with: "/StrataSoak", maxReplacements: 1)
-    }
+    static var soakExecutable: String { builtExecutable("StrataSoak") }
 
     @Test("in-process: 50,000 lookups and 5,000 files created and removed leave memory and descriptors flat",
           .timeLimit(.minutes(2)))

@@ -520,9 +520,7 @@ struct RealProgramTests {
     // MARK: The strata command
 
     /// The `strata` executable next to the test bundle.
-    static var strataExecutable: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
-    }
+    static var strataExecutable: String { builtExecutable("strata") }
 
     @Test("strata mount / strata unmount 100 times: no mount, process or descriptor left", .timeLimit(.minutes(3)))
     func commandLoop() throws {

@@ -128,6 +128,27 @@ struct ImageMountTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/staging") == [])
     }
 
+    @Test("a refused image mount keeps no container; strata layers lists each layer's users", .timeLimit(.minutes(1)))
+    func refusedMountAndLayers() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-refused")
+        defer { try? directory.remove() }
+        let layout = try HandLayout.image(at: directory.path + "/layout", layers: [#"file("a", b"a")"#])
+        let store = directory.path + "/store"
+        let mountPoint = try directory.makeSubdirectory("mnt")
+        defer { Self.forceUnmount(mountPoint) }
+        let (status, output) = try runShortProgram([Self.executable, "mount", "--image", "\(layout.path):t", "--store", store,
+                                                    "-o", "frobnicate", mountPoint])
+        #expect(status != 0 && output.contains("frobnicate"), "\(output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/containers") == [], "a container was kept")
+        let (missing, missingOutput) = try runShortProgram([Self.executable, "mount", "--image", "\(layout.path):t", "--store", store,
+                                                            directory.path + "/nowhere"])
+        #expect(missing != 0 && missingOutput.contains("is not a directory"), "\(missingOutput)")
+
+        struct Row: Decodable { var diffID: String; var usedBy: [String] }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(Self.strata(["layers", "--store", store, "--json"]).utf8))
+        #expect(rows.count == 1 && rows[0].usedBy == ["\(layout.path):t"], "\(rows)")
+    }
+
     @Test("unpacking shows progress on a terminal and nothing in a script", .timeLimit(.minutes(3)))
     func progress() throws {
         let directory = try TemporaryDirectory(prefix: "strata-progress")
@@ -143,7 +164,7 @@ struct ImageMountTests {
 
     // MARK: Helpers
 
-    static var executable: String { StrataCLI.executable }
+    static var executable: String { builtExecutable("strata") }
 
     /// Runs the strata binary to its end (30 s at most) and returns its output; a failure fails the test.
     @discardableResult

@@ -143,7 +143,7 @@ struct ImageTests {
         ]
         #expect(changes == expected)
 
-        let strata = StrataCLI.executable
+        let strata = builtExecutable("strata")
         for attempt in ["first", "second"] {
             let (status, output) = try runShortProgram([strata, "commit", "--store", store.root.string, container.record.id,
                                                         "--tag", "committed-\(attempt)", "--timestamp", "1700000000"])
@@ -178,12 +178,6 @@ struct ImageTests {
     }
 }
 
-/// The `strata` binary built next to the test bundle.
-enum StrataCLI {
-    static var executable: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
-    }
-}
 
 @Suite("OCI images: export")
 struct ExportTests {
@@ -194,7 +188,7 @@ struct ExportTests {
         let image = try ImageFixtures.rich(in: directory.path)
         let reference = try image.unpack(into: directory.path, name: "reference")
         let tar = directory.path + "/flat.tar"
-        let (status, output) = try runShortProgram([StrataCLI.executable, "export", image.reference, "--store", directory.path + "/store", "-o", tar])
+        let (status, output) = try runShortProgram([builtExecutable("strata"), "export", image.reference, "--store", directory.path + "/store", "-o", tar])
         #expect(status == 0, "\(output)")
         let target = try directory.makeSubdirectory("flat")
         let (untar, untarOutput) = try runShortProgram(["tar", "--xattrs", "--xattrs-include=*", "-xpf", tar, "-C", target])

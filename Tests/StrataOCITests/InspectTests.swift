@@ -375,7 +375,7 @@ struct InspectTests {
         let built = try Inspected()
         try built.image.addLayer(createdBy: "COPY credentials.txt /") { root in try root.write("credentials.txt", "hunter2\n") }
         try built.image.addLayer(createdBy: "RUN rm /credentials.txt") { root in try root.remove("credentials.txt") }
-        let strata = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
+        let strata = builtExecutable("strata")
         let table = try runShortProgram([strata, "inspect", built.image.reference])
         #expect(table.status == 0, "\(table.output)")
         #expect(table.output.contains("RUN rm /credentials.txt"))
@@ -464,7 +464,7 @@ struct InspectTests {
             ("multi", try layout.blob(Array(nested.utf8)), "application/vnd.oci.image.index.v1+json", nil),
             ("wrong", wrongDiffID, "application/vnd.oci.image.manifest.v1+json", nil),
         ])
-        let strata = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata").path
+        let strata = builtExecutable("strata")
         func inspect(_ platform: String) throws -> ImageInspection {
             let run = try runShortProgram([strata, "inspect", "--json", "--platform", platform, layout.path + ":multi"])
             #expect(run.status == 0, "\(run.output)")

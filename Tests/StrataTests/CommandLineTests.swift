@@ -6,9 +6,7 @@ import Testing
 @Suite("strata command line")
 struct CommandLineTests {
     /// The `strata` executable built next to this test bundle.
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata")
-    }
+    static var binary: URL { URL(fileURLWithPath: builtExecutable("strata")) }
 
     static func run(_ arguments: [String], as user: UInt32? = nil) throws -> (status: Int32, output: String) {
         let asUser = user.map { ["/usr/bin/setpriv", "--reuid", "\($0)", "--regid", "\($0)", "--clear-groups"] } ?? []

@@ -168,11 +168,7 @@ public struct LayerComposer {
     }
 
     private func attempt<T>(_ path: String, _ body: () throws(Errno) -> T) throws(StrataError) -> T {
-        do {
-            return try body()
-        } catch {
-            throw StrataError(.io, "reading '/\(path)' from the union", errno: error)
-        }
+        try StrataError.io("reading '/\(path)' from the union", body)
     }
 
     static func parent(of path: String) -> String? {

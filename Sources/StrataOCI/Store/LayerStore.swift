@@ -231,11 +231,7 @@ public struct LayerStore: Sendable {
     }
 
     func io(_ what: String, _ path: FilePath, _ body: () throws(Errno) -> Void) throws(StrataError) {
-        do {
-            try body()
-        } catch {
-            throw StrataError(.io, what, path: path, errno: error)
-        }
+        try StrataError.io(what, path: path, body)
     }
 }
 

@@ -381,10 +381,6 @@ struct LayerUnpacker {
     }
 
     private func attempt<T>(_ what: String, _ body: () throws(Errno) -> T) throws(StrataError) -> T {
-        do {
-            return try body()
-        } catch {
-            throw StrataError(.io, "\(layerName): \(what) failed", errno: error)
-        }
+        try StrataError.io("\(layerName): \(what) failed", body)
     }
 }
