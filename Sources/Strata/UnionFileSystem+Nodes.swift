@@ -151,8 +151,17 @@ extension UnionFileSystem {
         }
     }
 
-    /// The listing of a directory as one open handle sees it; index `i` resumes at entry `i`.
-    /// Serves FUSE `OPENDIR` (then `READDIR`/`READDIRPLUS` read from the snapshot).
+    /// Checks that `node` is a directory the caller may list (`ENOTDIR`, `EACCES`), reading its
+    /// layers if that was not done yet. Serves FUSE `OPENDIR`.
+    public func openDirectory(_ node: NodeID, as caller: Credentials? = nil) throws(Errno) {
+        try withEngine(as: caller) { (engine) throws(Errno) in
+            try engine.loadDirectory(node)
+            try engine.checkAccess(of: node, .read)
+        }
+    }
+
+    /// The listing of a directory as one open handle sees it: `.`, `..`, then every visible name.
+    /// Serves FUSE `READDIR`/`READDIRPLUS` at the start of a listing.
     public func directorySnapshot(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> [DirectoryEntry] {
         try withEngine(as: caller) { (engine) throws(Errno) in try engine.directorySnapshot(node) }
     }

@@ -13,6 +13,7 @@ struct LayerStack: Sendable {
     let inodeNamespaces: [UInt64: UInt64]
     /// The `st_dev` the union reports for every object.
     let device: UInt64
+    let lowerDirectories = LowerDirectoryCache()
 
     static let inodeNamespaceShift: UInt64 = 56
 
@@ -77,6 +78,7 @@ struct LayerStack: Sendable {
     func lowerDevice(_ layer: Int) -> UInt64 { lowers[layer].device }
 
     func close() {
+        lowerDirectories.close()
         for lower in lowers { try? lower.root.close() }
         upper?.close()
     }

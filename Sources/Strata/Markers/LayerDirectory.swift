@@ -99,7 +99,14 @@ struct LayerDirectory {
     }
 
     static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name != "." && name != ".." && !name.contains("/")
+        var dots = 0
+        var count = 0
+        for byte in name.utf8 {
+            if byte == UInt8(ascii: "/") { return false }
+            if byte == UInt8(ascii: ".") { dots += 1 }
+            count += 1
+        }
+        return count > 0 && !(dots == count && count <= 2)
     }
 
     /// The value of one private attribute of a directory, trying the trusted then the user namespace.

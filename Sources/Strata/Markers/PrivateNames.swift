@@ -22,7 +22,7 @@ public enum PrivateNames {
 
     /// Whether a name may be created through the union. `.wh.` names would be read back as whiteouts.
     static func isReserved(_ name: String) -> Bool {
-        name.hasPrefix(whiteoutPrefix)
+        name.utf8.starts(with: whiteoutPrefix.utf8)
     }
 }
 

@@ -7,9 +7,10 @@ extension Engine {
     /// after an opaque one. A whiteout hides the name in the layers below it; a non-directory hides
     /// everything below; only directories merge.
     mutating func loadDirectory(_ id: NodeID) throws(Errno) {
+        guard let kind = nodes.kind(of: id) else { throw Errno.staleNFSFileHandle }
+        guard kind == .directory else { throw Errno.notDirectory }
+        if nodes.isLoaded(id) { return }
         var record = try record(id)
-        guard record.isDirectory else { throw Errno.notDirectory }
-        if record.directory != nil { return }
 
         var upperDirectory: LayerDirectory?
         if record.inUpper {
@@ -113,14 +114,14 @@ extension Engine {
         try loadDirectory(parent)
         // Read only what is needed: a live copy of the parent's record would make the insertion below
         // copy its whole child table (copy-on-write), turning a lookup into O(directory size).
-        if let existing = nodes[parent]?.children[name], let record = nodes[existing] {
+        if let existing = nodes.child(name, of: parent), let kind = nodes.kind(of: existing) {
             // Name-based operations (rename, link, copy-up of the name) act on the name reached last.
-            if !record.isDirectory && (record.parent != parent || record.name != name) {
+            if kind != .directory && (nodes[existing]?.parent != parent || nodes[existing]?.name != name) {
                 attach(existing, to: parent, as: name)
             }
             return existing
         }
-        guard let entry = nodes[parent]?.directory?.entries[name], let kind = entry.kind else {
+        guard let entry = nodes.entry(name, of: parent), let kind = entry.kind else {
             throw Errno.noSuchFileOrDirectory
         }
         let site = ParentSite(id: parent, lowerStack: nodes[parent]?.lowerStack ?? [])

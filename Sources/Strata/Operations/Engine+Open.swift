@@ -46,9 +46,7 @@ extension Engine {
 
     /// A snapshot of a merged directory for one open handle: `.` and `..` first, then upper entries,
     /// then each lower layer's, no duplicates, markers and whited-out names left out. Each entry's
-    /// inode number is the one `lstat` reports. Position `i` resumes at entry `i`.
-    ///
-    /// Serves FUSE `OPENDIR` (the listing is taken once per handle, as the kernel does per `struct file`).
+    /// inode number is the one `lstat` reports.
     mutating func directorySnapshot(_ id: NodeID) throws(Errno) -> [DirectoryEntry] {
         try loadDirectory(id)
         try checkAccess(of: id, .read)

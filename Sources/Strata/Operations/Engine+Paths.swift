@@ -22,33 +22,64 @@ extension Engine {
     }
 
     static func components(of path: FilePath) -> [String] {
-        path.string.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        components(of: path.string)
+    }
+
+    /// The non-empty `/`-separated components of `path`. Splits bytes, not Characters: a path is bytes
+    /// to the kernel, and grapheme breaking is slow.
+    static func components(of path: String) -> [String] {
+        var result: [String] = []
+        let bytes = path.utf8
+        var start = bytes.startIndex
+        var index = start
+        while index != bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "/") {
+                if start != index { result.append(String(path[start..<index])) }
+                start = bytes.index(after: index)
+            }
+            index = bytes.index(after: index)
+        }
+        if start != index { result.append(String(path[start..<index])) }
+        return result
     }
 
     private mutating func walk(_ components: [String], followFinal: Bool) throws(Errno) -> NodeID {
         var stack: [NodeID] = [.root]
-        var pending = Array(components.reversed())
+        var remaining = components[...]
+        // The components of followed symlinks, last first; they come before `remaining`.
+        var followed: [String] = []
         var hops = 0
-        while let component = pending.popLast() {
+        while true {
+            let component: String
+            if let next = followed.popLast() {
+                component = next
+            } else if let next = remaining.popFirst() {
+                component = next
+            } else {
+                break
+            }
             if component == "." { continue }
             if component == ".." {
                 if stack.count > 1 { stack.removeLast() }
                 continue
             }
+            let more = !followed.isEmpty || !remaining.isEmpty
             let current = stack[stack.count - 1]
-            guard try record(current).isDirectory else { throw Errno.notDirectory }
+            // Read single fields, not whole records: a record copy retains every table it holds.
+            guard let currentKind = nodes.kind(of: current) else { throw Errno.staleNFSFileHandle }
+            guard currentKind == .directory else { throw Errno.notDirectory }
             if !caller.isPrivileged { try checkAccess(of: current, .execute) }
             let child = try lookup(component, in: current)
-            let childRecord = try record(child)
-            if childRecord.kind == .symbolicLink && (!pending.isEmpty || followFinal) {
+            guard let childKind = nodes.kind(of: child) else { throw Errno.staleNFSFileHandle }
+            if childKind == .symbolicLink && (more || followFinal) {
                 hops += 1
                 guard hops <= Self.maximumSymlinkHops else { throw Errno.tooManySymbolicLinkLevels }
                 let target = try readLink(child)
                 if target.hasPrefix("/") { stack = [.root] }
-                pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
+                followed.append(contentsOf: Self.components(of: target).reversed())
                 continue
             }
-            if !pending.isEmpty && childRecord.kind != .directory { throw Errno.notDirectory }
+            if more && childKind != .directory { throw Errno.notDirectory }
             stack.append(child)
         }
         return stack[stack.count - 1]

@@ -6,7 +6,7 @@
 /// built in the work directory and renamed into place).
 struct Engine {
     let layers: LayerStack
-    var nodes: [NodeID: NodeRecord] = [:]
+    var nodes = NodeTable()
     /// Non-directories by union inode number, so every name of a hard-linked file is one node.
     var nodesByInode: [UInt64: NodeID] = [:]
     var nextNodeID: UInt64 = 2
@@ -54,8 +54,8 @@ struct Engine {
         var components: [String] = []
         var current = id
         while current != .root {
-            guard let record = nodes[current], let parent = record.parent else { return nil }
-            components.append(record.name)
+            guard let parent = nodes.parent(of: current), let name = nodes.name(of: current) else { return nil }
+            components.append(name)
             current = parent
         }
         return components.reversed().joined(separator: "/")
@@ -81,12 +81,11 @@ struct Engine {
             beneath: directory.path.isEmpty ? "." : directory.path, flags: openPathDirectory)
     }
 
+    /// Runs `body` with a descriptor of a lower directory, which `body` must not close.
     func withLowerDirectory<Result>(
         _ directory: LowerDirectory, _ body: (FileDescriptor) throws(Errno) -> Result
     ) throws(Errno) -> Result {
-        let descriptor = try openLowerDirectory(directory)
-        defer { try? descriptor.close() }
-        return try body(descriptor)
+        try layers.lowerDirectories.with(directory, open: { () throws(Errno) in try openLowerDirectory(directory) }, body)
     }
 
     /// Runs `body` with the directory holding the upper object of node `id` and its name there: the

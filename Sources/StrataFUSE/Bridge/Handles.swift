@@ -30,20 +30,34 @@ final class FileHandles: Sendable {
     }
 }
 
-/// The open directories of the mount: `fh` → the listing taken at `OPENDIR`.
+/// The open directories of the mount: `fh` → the listing the handle reads from.
 ///
-/// Offsets are positions in the snapshot plus one: the entry at index `i` carries offset `i + 1`, and a
-/// `READDIR` at offset `o` resumes at index `o` (so `seekdir` to any offset the kernel handed out works).
+/// The listing is taken when a `READDIR` starts at offset 0 (or arrives on a handle that has none
+/// yet), not at `OPENDIR`: the kernel notes the directory's version when it starts filling its
+/// listing cache, just before that `READDIR`, and drops the cache when a change moves the version
+/// after that. A snapshot taken at `OPENDIR` could predate a change that happened before the version
+/// was noted, and the kernel would keep that stale listing.
 final class DirectoryHandles: Sendable {
-    private let table = Mutex(Table<[DirectoryEntry]>())
+    private let table = Mutex(Table<DirectoryListing?>())
 
     /// Serves FUSE `OPENDIR`.
-    func insert(_ entries: [DirectoryEntry]) -> UInt64 {
-        table.withLock { $0.insert(entries) }
+    func insert() -> UInt64 {
+        table.withLock { $0.insert(nil) }
     }
 
-    func entries(_ handle: UInt64) -> [DirectoryEntry]? {
-        table.withLock { $0.entries[handle] }
+    /// The listing of `handle`, from `take` when `fresh` is asked for or the handle has none yet;
+    /// nil for an unknown handle.
+    func listing(
+        _ handle: UInt64, fresh: Bool, take: () throws(Errno) -> DirectoryListing
+    ) throws(Errno) -> DirectoryListing? {
+        let kept = table.withLock { (table: inout Table<DirectoryListing?>) -> DirectoryListing?? in table.entries[handle] }
+        guard let kept else { return nil }
+        if let kept, !fresh { return kept }
+        let listing = try take()
+        table.withLock { (table: inout Table<DirectoryListing?>) in
+            if table.entries[handle] != nil { table.entries[handle] = .some(listing) }
+        }
+        return listing
     }
 
     /// Serves FUSE `RELEASEDIR`.
@@ -53,6 +67,68 @@ final class DirectoryHandles: Sendable {
 
     func removeAll() {
         table.withLock { $0.entries = [:] }
+    }
+}
+
+/// One handle's snapshot of a merged directory, ordered by each name's cookie: the `d_off` the kernel
+/// resumes after.
+///
+/// The kernel caches listings (`cache_readdir`) and may continue a listing that one handle began
+/// with another handle's `READDIR`, whose snapshot was taken at another time. A cookie therefore
+/// depends on the name alone (a 64-bit FNV-1a hash, `.` and `..` at 1 and 2), not on a position in
+/// one snapshot: resuming after a cookie in any snapshot neither repeats nor skips a name that both
+/// snapshots hold. A hash collision takes the next free value, so cookies are unique in a snapshot.
+struct DirectoryListing: Sendable {
+    let entries: [DirectoryEntry]
+    let cookies: [UInt64]
+
+    init(_ snapshot: [DirectoryEntry]) {
+        var dots: [DirectoryEntry] = []
+        var named: [(cookie: UInt64, entry: DirectoryEntry)] = []
+        named.reserveCapacity(snapshot.count)
+        for entry in snapshot {
+            if entry.name == "." || entry.name == ".." {
+                dots.append(entry)
+            } else {
+                named.append((Self.cookie(of: entry.name), entry))
+            }
+        }
+        named.sort { $0.cookie != $1.cookie ? $0.cookie < $1.cookie : $0.entry.name < $1.entry.name }
+        var entries = dots.sorted { $0.name.utf8.count < $1.name.utf8.count }
+        var cookies = entries.map { UInt64($0.name.utf8.count) }  // `.` → 1, `..` → 2
+        entries.reserveCapacity(entries.count + named.count)
+        cookies.reserveCapacity(entries.count + named.count)
+        var previous: UInt64 = 2
+        for (cookie, entry) in named {
+            let unique = max(cookie, previous + 1)
+            entries.append(entry)
+            cookies.append(unique)
+            previous = unique
+        }
+        self.entries = entries
+        self.cookies = cookies
+    }
+
+    /// The index of the first entry after `offset` (a cookie handed out earlier, or 0 for the start).
+    func index(after offset: UInt64) -> Int {
+        var low = 0
+        var high = cookies.count
+        while low < high {
+            let middle = (low + high) / 2
+            if cookies[middle] <= offset { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// FNV-1a over the name's bytes, kept below 2^62 so that the unique-making step cannot overflow
+    /// `off_t`, and above the cookies of `.` and `..`.
+    static func cookie(of name: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return max(hash >> 2, 3)
     }
 }
 

@@ -38,7 +38,9 @@ enum Operations {
         operations.write = { request, _, buffer, size, offset, info in
             unsafe Operations.write(request, buffer, size, offset, info)
         }
-        operations.flush = { request, _, _ in unsafe fuse_reply_err(request, 0) }
+        // No FLUSH: the first one is answered ENOSYS by libfuse and the kernel stops sending it, which
+        // saves a round trip per close (nothing is buffered here; the kernel still writes back its
+        // dirty pages at close under writeback_cache).
         operations.release = { request, _, info in unsafe Operations.release(request, info) }
         operations.fsync = { request, _, dataOnly, info in unsafe Operations.synchronize(request, dataOnly, info) }
         operations.opendir = { request, node, info in unsafe Operations.openDirectory(request, node, info) }
@@ -472,30 +474,42 @@ enum Operations {
     static func openDirectory(_ request: fuse_req_t?, _ node: fuse_ino_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
         unsafe serve(request) { (server) throws(Errno) in
             guard let info = unsafe info else { throw Errno.invalidArgument }
-            let handle = server.directories.insert(try server.union.directorySnapshot(of: NodeID(rawValue: node)))
+            try server.union.openDirectory(NodeID(rawValue: node))
+            let handle = server.directories.insert()
             unsafe info.pointee.fh = handle
+            // The kernel may keep the listing: every change to a directory reaches it through this
+            // mount, and it drops its copy when the directory's version or mtime moved. Cookies make a
+            // listing resumable from any handle (see `DirectoryListing`).
+            unsafe info.pointee.cache_readdir = 1
+            unsafe info.pointee.keep_cache = 1
             if unsafe fuse_reply_open(request, info) != 0 { server.directories.remove(handle) }
         }
     }
 
-    /// Serves FUSE `READDIR` and `READDIRPLUS` from the handle's snapshot. Each entry `READDIRPLUS` returns
-    /// with attributes is a lookup the kernel will forget, as for `LOOKUP`; `.` and `..` go without.
+    /// Serves FUSE `READDIR` and `READDIRPLUS` from the handle's snapshot (a new one at offset 0),
+    /// resuming after the cookie `offset`. Each entry `READDIRPLUS` returns with attributes is a lookup the kernel will forget,
+    /// as for `LOOKUP`; `.` and `..` go without.
     static func readDirectory(
         _ request: fuse_req_t?, _ directory: fuse_ino_t, _ size: Int, _ offset: off_t,
         _ info: UnsafeMutablePointer<fuse_file_info>?, plus: Bool
     ) {
         unsafe serve(request) { (server) throws(Errno) in
-            guard let handle = unsafe info?.pointee.fh, let entries = server.directories.entries(handle) else {
+            let directory = NodeID(rawValue: directory)
+            guard let handle = unsafe info?.pointee.fh,
+                let listing = try server.directories.listing(handle, fresh: offset == 0, take: { () throws(Errno) in
+                    DirectoryListing(try server.union.directorySnapshot(of: directory))
+                })
+            else {
                 throw Errno.badFileDescriptor
             }
-            let directory = NodeID(rawValue: directory)
+            let entries = listing.entries
             var buffer = [CChar](repeating: 0, count: size)
             var used = 0
-            var index = max(0, Int(offset))
+            var index = listing.index(after: UInt64(max(0, offset)))
             unsafe buffer.withUnsafeMutableBufferPointer { (bytes) in
                 while index < entries.count {
                     let item = entries[index]
-                    let next = off_t(index + 1)
+                    let next = off_t(listing.cookies[index])
                     let remaining = size - used
                     let needed: Int
                     if plus {

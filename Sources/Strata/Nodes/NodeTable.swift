@@ -1,0 +1,64 @@
+/// The engine's node records by ID.
+///
+/// Each record lives in a heap slot, so that reading one field (`nodes[id]?.kind`) borrows the record
+/// in place: a dictionary's getter copies the whole record, retaining every table it holds, and those
+/// copies were most of the cost of a path walk. Records keep value semantics: the getter lends them
+/// (`_read`), writes go through `_modify` in place, and slots never leave the table.
+struct NodeTable {
+    private final class Slot {
+        var record: NodeRecord?
+
+        init(_ record: NodeRecord) { self.record = record }
+    }
+
+    private var slots: [NodeID: Slot] = [:]
+
+    subscript(id: NodeID) -> NodeRecord? {
+        _read {
+            if let slot = slots[id] { yield slot.record } else { yield nil }
+        }
+        set {
+            if let newValue {
+                if let slot = slots[id] { slot.record = newValue } else { slots[id] = Slot(newValue) }
+            } else {
+                slots[id] = nil
+            }
+        }
+        _modify {
+            if let slot = slots[id] {
+                yield &slot.record
+                if slot.record == nil { slots[id] = nil }
+            } else {
+                var record: NodeRecord?
+                yield &record
+                if let record { slots[id] = Slot(record) }
+            }
+        }
+    }
+
+    // Field reads for the path walk: they reach into the slot without a temporary copy of the record.
+
+    func kind(of id: NodeID) -> FileKind? {
+        slots[id]?.record?.kind
+    }
+
+    func child(_ name: String, of id: NodeID) -> NodeID? {
+        slots[id]?.record?.children[name]
+    }
+
+    func isLoaded(_ id: NodeID) -> Bool {
+        slots[id]?.record?.directory != nil
+    }
+
+    func entry(_ name: String, of id: NodeID) -> MergedEntry? {
+        slots[id]?.record?.directory?.entries[name]
+    }
+
+    func parent(of id: NodeID) -> NodeID? {
+        slots[id]?.record?.parent
+    }
+
+    func name(of id: NodeID) -> String? {
+        slots[id]?.record?.name
+    }
+}
