@@ -238,11 +238,7 @@ struct ReliabilityTests {
             && a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
     }
 
-    /// Entries of `WORK/work` (nil when missing).
-    static func temporaries(_ work: String) -> [String]? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "\(work)/work") else { return nil }
-        return names.sorted()
-    }
+    static func temporaries(_ work: String) -> [String]? { workLeftovers(work) }
 
     /// The raw directory: "relative-path kind" lines from lstat, sorted.
     static func rawTree(_ root: String) throws -> [String] {

@@ -133,19 +133,7 @@ struct FullDiskTests {
             for name in ["filler", "filler2"] { unlink("\(space)/\(name)") }
         }
 
-        /// Entries of `WORK/work` (nil when the directory is missing).
-        func temporaries() -> [String]? {
-            guard let directory = opendir("\(work)/work") else { return nil }
-            defer { closedir(directory) }
-            var names: [String] = []
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            return names.sorted()
-        }
+        func temporaries() -> [String]? { workLeftovers(work) }
 
         func upperHas(_ path: String) -> Bool {
             var info = stat()

@@ -23,6 +23,10 @@ struct MutationTests {
             #expect(stack.upperStatus("f")?.kind == .characterDevice)
             #expect(stack.upperStatus("f")?.specialDevice == 0)
             #expect(stack.upperStatus("d/sub")?.kind == .characterDevice)
+            // As the kernel's: the whiteouts are links to one device in the work directory, so that
+            // deleting a lower file does not allocate an inode.
+            let inodes = Set(["f", "d/sub"].compactMap { stack.upperStatus($0)?.inode })
+            #expect(inodes.count == 1 && stack.upperStatus("f")?.linkCount == 3)
         case .oci:
             #expect(stack.upperStatus(".wh.f")?.kind == .regular)
             #expect(stack.upperStatus("d/.wh.sub")?.kind == .regular)

@@ -16,6 +16,7 @@ struct UpperLayer: Sendable {
     let temporaries: FileDescriptor
     /// `WORK/strata-index`: one entry per copied-up lower hard-link group, named by its origin.
     let index: FileDescriptor
+    let whiteouts: SharedWhiteout
 
     static let temporariesName = "work"
     /// `ST_RDONLY` of `statvfs(3)`.
@@ -71,6 +72,7 @@ struct UpperLayer: Sendable {
             }
             self.index = try work.open(beneath: Self.indexName, flags: openPathDirectory)
             self.temporaries = opened
+            self.whiteouts = SharedWhiteout(temporaries: opened)
         } catch {
             try? temporaries?.close()
             try? work.close()

@@ -47,7 +47,7 @@ extension Engine {
             switch layers.format {
             case .overlay:
                 let temporary = makeTemporaryName()
-                try upper.temporaries.createNode(at: temporary, mode: modeCharacterDevice, device: 0)
+                try upper.whiteouts.make(at: temporary, in: upper.temporaries)
                 do {
                     try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .exchange)
                 } catch {
@@ -73,7 +73,7 @@ extension Engine {
     func writeWhiteout(_ name: String, in directory: FileDescriptor) throws(Errno) {
         switch layers.format {
         case .overlay:
-            try directory.createNode(at: name, mode: modeCharacterDevice, device: 0)
+            try upperLayer().whiteouts.make(at: name, in: directory)
         case .oci:
             do {
                 let marker = try directory.open(
