@@ -343,6 +343,44 @@ ssize_t cstrata_getxattr(const char *path, const char *name, void *value, size_t
     return getxattr(path, name, value, size);
 }
 
+// The *xattrat system calls, numbered alike on every architecture (Linux 6.13).
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#endif
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+#ifndef SYS_removexattrat
+#define SYS_removexattrat 466
+#endif
+
+struct cstrata_xattr_args {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+
+ssize_t cstrata_getxattrat(int dirfd, const char *path, unsigned int at_flags, const char *name, void *value, size_t size) {
+    struct cstrata_xattr_args args = { (uint64_t)(uintptr_t)value, (uint32_t)size, 0 };
+    return (ssize_t)syscall(SYS_getxattrat, dirfd, path, at_flags, name, &args, sizeof args);
+}
+
+int cstrata_setxattrat(int dirfd, const char *path, unsigned int at_flags, const char *name, const void *value, size_t size, int flags) {
+    struct cstrata_xattr_args args = { (uint64_t)(uintptr_t)value, (uint32_t)size, (uint32_t)flags };
+    return (int)syscall(SYS_setxattrat, dirfd, path, at_flags, name, &args, sizeof args);
+}
+
+ssize_t cstrata_listxattrat(int dirfd, const char *path, unsigned int at_flags, char *list, size_t size) {
+    return (ssize_t)syscall(SYS_listxattrat, dirfd, path, at_flags, list, size);
+}
+
+int cstrata_removexattrat(int dirfd, const char *path, unsigned int at_flags, const char *name) {
+    return (int)syscall(SYS_removexattrat, dirfd, path, at_flags, name);
+}
+
 ssize_t cstrata_lgetxattr(const char *path, const char *name, void *value, size_t size) {
     return lgetxattr(path, name, value, size);
 }

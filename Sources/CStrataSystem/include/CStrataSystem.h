@@ -208,6 +208,12 @@ ssize_t cstrata_listxattr(const char *path, char *list, size_t size);
 ssize_t cstrata_llistxattr(const char *path, char *list, size_t size);
 ssize_t cstrata_flistxattr(int fd, char *list, size_t size);
 int cstrata_removexattr(const char *path, const char *name);
+/// The *xattrat calls (Linux 6.13): `at_flags` is AT_SYMLINK_NOFOLLOW and/or AT_EMPTY_PATH.
+/// They return -1 with ENOSYS on older kernels.
+ssize_t cstrata_getxattrat(int dirfd, const char *path, unsigned int at_flags, const char *name, void *value, size_t size);
+int cstrata_setxattrat(int dirfd, const char *path, unsigned int at_flags, const char *name, const void *value, size_t size, int flags);
+ssize_t cstrata_listxattrat(int dirfd, const char *path, unsigned int at_flags, char *list, size_t size);
+int cstrata_removexattrat(int dirfd, const char *path, unsigned int at_flags, const char *name);
 int cstrata_lremovexattr(const char *path, const char *name);
 int cstrata_fremovexattr(int fd, const char *name);
 

@@ -45,7 +45,10 @@ struct LayerDirectory {
         result.redirect = marks.redirect
         let mayHoldAttributeWhiteouts = marks.opaque == "x"
         var position = 0
-        for record in try directory.readDirectoryRecords() {
+        let records = try directory.readDirectoryRecords()
+        // Sized once: growing a dictionary of thousands of names rehashes every name at each step.
+        result.entries.reserveCapacity(records.count)
+        for record in records {
             let name = record.name
             if name == PrivateNames.opaqueMarker {
                 result.isOpaque = true

@@ -15,8 +15,17 @@ struct MergedDirectory {
         (Int64(rank) << 40) | Int64(position)
     }
 
-    var visibleNames: [(String, MergedEntry)] {
-        entries.filter { $0.value.kind != nil }.sorted { $0.value.order < $1.value.order }
+    /// The names that show with their entries, in listing order.
+    var visibleNames: [(name: String, entry: MergedEntry)] {
+        var visible: [(name: String, entry: MergedEntry)] = []
+        visible.reserveCapacity(entries.count)
+        for (name, entry) in entries where entry.kind != nil { visible.append((name, entry)) }
+        // Sort small (order, position) pairs, then gather: sorting whole entries moves far more memory.
+        var order: [(key: Int64, index: Int)] = []
+        order.reserveCapacity(visible.count)
+        for (index, item) in visible.enumerated() { order.append((item.entry.order, index)) }
+        order.sort { $0.key < $1.key }
+        return order.map { visible[$0.index] }
     }
 
     var isEmpty: Bool { !entries.values.contains { $0.kind != nil } }

@@ -61,4 +61,8 @@ struct NodeTable {
     func name(of id: NodeID) -> String? {
         slots[id]?.record?.name
     }
+
+    func inode(of id: NodeID) -> UInt64? {
+        slots[id]?.record?.inode
+    }
 }

@@ -117,6 +117,11 @@ extension Engine {
             kind: status.kind, layer: .upper, inode: status.inode, lowerLayer: entry?.lowerLayer,
             lowerKind: entry?.lowerKind, upperWhiteout: nil, mergeLayers: [], order: order)
         nodes[parent]?.children[name] = nil
+        if case .hardLink = object {
+        } else if let kind = status.kind {
+            return (makeCreatedNode(name, in: parent, kind: kind, inode: status.inode, device: upper.device), descriptor)
+        }
+        // Another name of an existing object: the lookup finds its node by inode number.
         do {
             let node = try lookup(name, in: parent)
             return (node, descriptor)
@@ -124,6 +129,20 @@ extension Engine {
             try? descriptor?.close()
             throw error
         }
+    }
+
+    /// The node of an object just made at `name`: what a lookup would find out, known already (a new
+    /// object carries no marks, and nothing of a lower layer merges under a new name).
+    private mutating func makeCreatedNode(
+        _ name: String, in parent: NodeID, kind: FileKind, inode upperInode: UInt64, device: UInt64
+    ) -> NodeID {
+        let id = allocateNodeID()
+        let inode = layers.unionInode(device: device, inode: upperInode)
+        nodes[id] = NodeRecord(id: id, parent: parent, name: name, kind: kind, inode: inode, inUpper: true)
+        if kind != .directory { nodesByInode[inode] = id }
+        attach(id, to: parent, as: name)
+        nodes[parent]?.children[name] = id
+        return id
     }
 
     private func isDirectory(_ object: NewObject) -> Bool {

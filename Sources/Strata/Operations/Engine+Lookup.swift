@@ -36,6 +36,7 @@ extension Engine {
             var pending = record.lowerStack[...]
             let parentSite = ParentSite(
                 id: record.parent ?? .root, lowerStack: record.parent.flatMap { nodes[$0]?.lowerStack } ?? [])
+            var layerDirectories: [(lower: LowerDirectory, directory: LayerDirectory)] = []
             while let lower = pending.popFirst() {
                 let layerDirectory: LayerDirectory
                 do {
@@ -44,13 +45,21 @@ extension Engine {
                     continue
                 }
                 effectiveStack.append(lower)
+                layerDirectories.append((lower, layerDirectory))
+                if layerDirectory.isOpaque { break }
+                if let redirect = layerDirectory.redirect, lower.layer < layers.lowers.count - 1 {
+                    pending = resolveRedirect(redirect, parent: parentSite, below: lower.layer)[...]
+                }
+            }
+            // Sized once for the largest possible merge: growing rehashes every name at each step.
+            lowerStates.reserveCapacity(layerDirectories.reduce(0) { $0 + $1.directory.entries.count })
+            for (lower, layerDirectory) in layerDirectories {
                 let rank = LayerID.lower(lower.layer).rank
                 for (name, entry) in layerDirectory.entries {
-                    if var state = lowerStates[name] {
-                        guard !state.closed else { continue }
-                        if entry.kind == .directory { state.mergeLayers.append(lower.layer) }
-                        if entry.kind != .directory || entry.whiteout != nil { state.closed = true }
-                        lowerStates[name] = state
+                    if let index = lowerStates.index(forKey: name) {
+                        guard !lowerStates.values[index].closed else { continue }
+                        if entry.kind == .directory { lowerStates.values[index].mergeLayers.append(lower.layer) }
+                        if entry.kind != .directory || entry.whiteout != nil { lowerStates.values[index].closed = true }
                     } else {
                         let isDirectory = entry.kind == .directory
                         lowerStates[name] = LowerState(
@@ -60,15 +69,12 @@ extension Engine {
                             closed: !isDirectory || entry.whiteout != nil)
                     }
                 }
-                if layerDirectory.isOpaque { break }
-                if let redirect = layerDirectory.redirect, lower.layer < layers.lowers.count - 1 {
-                    pending = resolveRedirect(redirect, parent: parentSite, below: lower.layer)[...]
-                }
             }
         }
         record.lowerStack = effectiveStack
 
         var merged = MergedDirectory()
+        merged.entries.reserveCapacity(lowerStates.count + (upperDirectory?.entries.count ?? 0))
         if let upperDirectory {
             for (name, entry) in upperDirectory.entries {
                 let lower = lowerStates[name].flatMap { $0.kind == nil ? nil : $0 }
@@ -81,7 +87,7 @@ extension Engine {
                 merged.nextUpperOrder = max(merged.nextUpperOrder, Int64(entry.position) + 1)
             }
         }
-        for (name, state) in lowerStates where merged.entries[name] == nil {
+        for (name, state) in lowerStates where upperDirectory == nil || merged.entries[name] == nil {
             guard let kind = state.kind else { continue }
             merged.entries[name] = MergedEntry(
                 kind: kind, layer: .lower(state.layer), inode: state.inode,

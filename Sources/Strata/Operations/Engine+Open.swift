@@ -53,23 +53,23 @@ extension Engine {
         // Upper entries may carry the inode number of their origin: resolve those to nodes first, so
         // that no copy of this directory's tables is alive while lookups add children to it.
         let unresolved = (nodes[id]?.directory?.entries ?? [:]).compactMap { (name, entry) -> String? in
-            entry.kind != nil && entry.layer == .upper && nodes[id]?.children[name].flatMap({ nodes[$0] }) == nil
+            entry.kind != nil && entry.layer == .upper && nodes.child(name, of: id).flatMap({ nodes.kind(of: $0) }) == nil
                 ? name : nil
         }
         for name in unresolved { _ = try? lookup(name, in: id) }
-        let record = try record(id)
-        guard let directory = record.directory else { throw Errno.ioError }
-        let parentInode = record.parent.flatMap { nodes[$0]?.inode } ?? record.inode
+        guard let directory = nodes[id]?.directory, let inode = nodes[id]?.inode else { throw Errno.ioError }
+        let children = nodes[id]?.children ?? [:]
+        let parentInode = nodes.parent(of: id).flatMap { nodes[$0]?.inode } ?? inode
         var entries: [DirectoryEntry] = [
-            DirectoryEntry(name: ".", inode: record.inode, kind: .directory),
+            DirectoryEntry(name: ".", inode: inode, kind: .directory),
             DirectoryEntry(name: "..", inode: parentInode, kind: .directory),
         ]
         entries.reserveCapacity(directory.entries.count + 2)
         for (name, entry) in directory.visibleNames {
             guard let kind = entry.kind else { continue }
             let inode: UInt64
-            if let child = record.children[name], let childRecord = nodes[child] {
-                inode = childRecord.inode
+            if !children.isEmpty, let child = children[name], let childInode = nodes.inode(of: child) {
+                inode = childInode
             } else if case .lower(let layer) = entry.layer {
                 inode = layers.unionInode(device: layers.lowerDevice(layer), inode: entry.inode)
             } else {

@@ -215,6 +215,37 @@ internal func system_dirent_at(
 // MARK: - Extended attributes
 
 @inline(__always)
+internal func system_getxattrat(
+  _ dirfd: CInt, _ path: UnsafePointer<CChar>, _ atFlags: CUnsignedInt, _ name: UnsafePointer<CChar>,
+  _ value: UnsafeMutableRawPointer?, _ size: Int
+) -> Int {
+  unsafe cstrata_getxattrat(dirfd, path, atFlags, name, value, size)
+}
+
+@inline(__always)
+internal func system_setxattrat(
+  _ dirfd: CInt, _ path: UnsafePointer<CChar>, _ atFlags: CUnsignedInt, _ name: UnsafePointer<CChar>,
+  _ value: UnsafeRawPointer?, _ size: Int, _ flags: CInt
+) -> CInt {
+  unsafe cstrata_setxattrat(dirfd, path, atFlags, name, value, size, flags)
+}
+
+@inline(__always)
+internal func system_listxattrat(
+  _ dirfd: CInt, _ path: UnsafePointer<CChar>, _ atFlags: CUnsignedInt, _ list: UnsafeMutablePointer<CChar>?,
+  _ size: Int
+) -> Int {
+  unsafe cstrata_listxattrat(dirfd, path, atFlags, list, size)
+}
+
+@inline(__always)
+internal func system_removexattrat(
+  _ dirfd: CInt, _ path: UnsafePointer<CChar>, _ atFlags: CUnsignedInt, _ name: UnsafePointer<CChar>
+) -> CInt {
+  unsafe cstrata_removexattrat(dirfd, path, atFlags, name)
+}
+
+@inline(__always)
 internal func system_getxattr(
   _ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeMutableRawPointer?, _ size: Int
 ) -> Int {
