@@ -13,7 +13,7 @@ struct LayerStack: Sendable {
     let inodeNamespaces: [UInt64: UInt64]
     /// The `st_dev` the union reports for every object.
     let device: UInt64
-    let lowerDirectories = LowerDirectoryCache()
+    let lowerDirectories = DirectoryCache<LowerDirectory>()
 
     static let inodeNamespaceShift: UInt64 = 56
 

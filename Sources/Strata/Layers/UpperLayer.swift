@@ -17,6 +17,8 @@ struct UpperLayer: Sendable {
     /// `WORK/strata-index`: one entry per copied-up lower hard-link group, named by its origin.
     let index: FileDescriptor
     let whiteouts: SharedWhiteout
+    /// Descriptors of upper directories by node (see `DirectoryCache`).
+    let directories = DirectoryCache<NodeID>()
 
     static let temporariesName = "work"
     /// `ST_RDONLY` of `statvfs(3)`.
@@ -98,6 +100,7 @@ struct UpperLayer: Sendable {
     }
 
     func close() {
+        directories.close()
         try? temporaries.close()
         try? index.close()
         try? root.close()

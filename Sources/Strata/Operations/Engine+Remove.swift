@@ -130,6 +130,7 @@ extension Engine {
             if nodes[child]?.lookups == 0 { forgetUnreferenced(child) }
         }
         nodes[id] = nil
+        if record.isDirectory { layers.upper?.directories.remove(id) }
         if nodesByInode[record.inode] == id { nodesByInode[record.inode] = nil }
     }
 }

@@ -64,16 +64,21 @@ struct Engine {
     /// Opens the upper copy of directory `id` as an `O_PATH` descriptor; the caller closes it.
     func openUpperDirectory(_ id: NodeID) throws(Errno) -> FileDescriptor {
         let upper = try upperLayer()
-        guard let path = upperPath(of: id) else { throw Errno.noSuchFileOrDirectory }
-        return try upper.root.open(beneath: path.isEmpty ? "." : path, flags: openPathDirectory)
+        return try upper.directories.duplicate(id, open: { () throws(Errno) in try openUpperDirectoryByPath(id) })
     }
 
+    /// Runs `body` with a descriptor of the upper copy of directory `id`, which `body` must not close.
     func withUpperDirectory<Result>(
         _ id: NodeID, _ body: (FileDescriptor) throws(Errno) -> Result
     ) throws(Errno) -> Result {
-        let directory = try openUpperDirectory(id)
-        defer { try? directory.close() }
-        return try body(directory)
+        let upper = try upperLayer()
+        return try upper.directories.with(id, open: { () throws(Errno) in try openUpperDirectoryByPath(id) }, body)
+    }
+
+    private func openUpperDirectoryByPath(_ id: NodeID) throws(Errno) -> FileDescriptor {
+        let upper = try upperLayer()
+        guard let path = upperPath(of: id) else { throw Errno.noSuchFileOrDirectory }
+        return try upper.root.open(beneath: path.isEmpty ? "." : path, flags: openPathDirectory)
     }
 
     func openLowerDirectory(_ directory: LowerDirectory) throws(Errno) -> FileDescriptor {
@@ -138,6 +143,7 @@ struct Engine {
             // Nameless: its inode number may be reused by the filesystem for a new object, which must not
             // resolve to this node.
             if nodesByInode[record.inode] == id { nodesByInode[record.inode] = nil }
+            if record.isDirectory { layers.upper?.directories.remove(id) }
             if record.lookups == 0 { forgetUnreferenced(id) }
         }
     }
