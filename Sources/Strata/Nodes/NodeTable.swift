@@ -65,4 +65,22 @@ struct NodeTable {
     func inode(of id: NodeID) -> UInt64? {
         slots[id]?.record?.inode
     }
+
+    /// What a lookup of `name` in directory `id` finds, read from the directory's slot once.
+    enum Probe {
+        case staleNode
+        case notDirectory
+        case notLoaded
+        case child(NodeID)
+        case entry(MergedEntry?)
+    }
+
+    func probe(_ name: String, in id: NodeID) -> Probe {
+        guard let slot = slots[id] else { return .staleNode }
+        guard let kind = slot.record?.kind else { return .staleNode }
+        guard kind == .directory else { return .notDirectory }
+        guard slot.record?.directory != nil else { return .notLoaded }
+        if let child = slot.record?.children[name] { return .child(child) }
+        return .entry(slot.record?.directory?.entries[name])
+    }
 }

@@ -111,23 +111,45 @@ extension Engine {
     /// Throws `ENOENT` for names that are absent or whited out (and for marker names, which never
     /// show), `ENOTDIR` when `parent` is not a directory.
     mutating func lookup(_ name: String, in parent: NodeID) throws(Errno) -> NodeID {
-        if name == "." { return parent }
-        if name == ".." { return try record(parent).parent ?? .root }
+        try lookupNode(name, in: parent).node
+    }
+
+    /// `lookup`, also returning the node's type (the path walk needs it, and has it here for free).
+    mutating func lookupNode(_ name: String, in parent: NodeID) throws(Errno) -> (node: NodeID, kind: FileKind) {
+        if name == "." || name == ".." {
+            let node = name == "." ? parent : try record(parent).parent ?? .root
+            guard let kind = nodes.kind(of: node) else { throw Errno.staleNFSFileHandle }
+            return (node, kind)
+        }
         guard LayerDirectory.isValidName(name), !PrivateNames.isReserved(name) else {
             throw Errno.noSuchFileOrDirectory
         }
         guard name.utf8.count <= 255 else { throw Errno.fileNameTooLong }
-        try loadDirectory(parent)
-        // Read only what is needed: a live copy of the parent's record would make the insertion below
-        // copy its whole child table (copy-on-write), turning a lookup into O(directory size).
-        if let existing = nodes.child(name, of: parent), let kind = nodes.kind(of: existing) {
-            // Name-based operations (rename, link, copy-up of the name) act on the name reached last.
-            if kind != .directory && (nodes[existing]?.parent != parent || nodes[existing]?.name != name) {
-                attach(existing, to: parent, as: name)
-            }
-            return existing
+        // One read of the parent's slot answers the common cases; a live copy of the parent's record
+        // would make the insertion below copy its whole child table (copy-on-write).
+        var probe = nodes.probe(name, in: parent)
+        if case .notLoaded = probe {
+            try loadDirectory(parent)
+            probe = nodes.probe(name, in: parent)
         }
-        guard let entry = nodes.entry(name, of: parent), let kind = entry.kind else {
+        let entry: MergedEntry?
+        switch probe {
+        case .staleNode: throw Errno.staleNFSFileHandle
+        case .notDirectory: throw Errno.notDirectory
+        case .notLoaded: throw Errno.ioError
+        case .child(let existing):
+            if let kind = nodes.kind(of: existing) {
+                // Name-based operations (rename, link, copy-up of the name) act on the name reached last.
+                if kind != .directory && (nodes.parent(of: existing) != parent || nodes.name(of: existing) != name) {
+                    attach(existing, to: parent, as: name)
+                }
+                return (existing, kind)
+            }
+            entry = nodes.entry(name, of: parent)
+        case .entry(let found):
+            entry = found
+        }
+        guard let entry, let kind = entry.kind else {
             throw Errno.noSuchFileOrDirectory
         }
         let site = ParentSite(id: parent, lowerStack: nodes[parent]?.lowerStack ?? [])
@@ -139,7 +161,7 @@ extension Engine {
             id = try makeUpperNode(name, kind: kind, entry: entry, parent: site)
         }
         nodes[parent]?.children[name] = id
-        return id
+        return (id, kind)
     }
 
     /// The parent directory of a node being created: its id and its lower stack.

@@ -34,12 +34,12 @@ extension Engine {
         var index = start
         while index != bytes.endIndex {
             if bytes[index] == UInt8(ascii: "/") {
-                if start != index { result.append(String(path[start..<index])) }
+                if start != index { result.append(String(decoding: bytes[start..<index], as: UTF8.self)) }
                 start = bytes.index(after: index)
             }
             index = bytes.index(after: index)
         }
-        if start != index { result.append(String(path[start..<index])) }
+        if start != index { result.append(String(decoding: bytes[start..<index], as: UTF8.self)) }
         return result
     }
 
@@ -65,12 +65,13 @@ extension Engine {
             }
             let more = !followed.isEmpty || !remaining.isEmpty
             let current = stack[stack.count - 1]
-            // Read single fields, not whole records: a record copy retains every table it holds.
-            guard let currentKind = nodes.kind(of: current) else { throw Errno.staleNFSFileHandle }
-            guard currentKind == .directory else { throw Errno.notDirectory }
-            if !caller.isPrivileged { try checkAccess(of: current, .execute) }
-            let child = try lookup(component, in: current)
-            guard let childKind = nodes.kind(of: child) else { throw Errno.staleNFSFileHandle }
+            if !caller.isPrivileged {
+                guard let currentKind = nodes.kind(of: current) else { throw Errno.staleNFSFileHandle }
+                guard currentKind == .directory else { throw Errno.notDirectory }
+                try checkAccess(of: current, .execute)
+            }
+            // The lookup checks that `current` is a directory.
+            let (child, childKind) = try lookupNode(component, in: current)
             if childKind == .symbolicLink && (more || followFinal) {
                 hops += 1
                 guard hops <= Self.maximumSymlinkHops else { throw Errno.tooManySymbolicLinkLevels }
