@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "StrataFUSE", targets: ["StrataFUSE"]),
         .library(name: "StrataOCI", targets: ["StrataOCI"]),
         .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "strata-serve", targets: ["strata-serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -63,6 +64,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fenced
+        ),
+        // The serving process of `strata mount`: no Foundation, no image code (see `ServeCommand`).
+        .executableTarget(
+            name: "strata-serve",
+            dependencies: ["StrataFUSE"],
+            swiftSettings: fenced,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         .target(
             name: "StrataTestSupport",

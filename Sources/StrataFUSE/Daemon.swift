@@ -23,9 +23,9 @@ public enum Daemon {
         case failed(status: Int32)
     }
 
-    /// Re-runs this executable with `arguments` (not including the program name) and waits until it
-    /// reports readiness or ends.
-    public static func start(arguments: [String]) throws(StrataError) -> Start {
+    /// Runs `program` (by default this executable again) with `arguments` (not including the program
+    /// name) and waits until it reports readiness or ends.
+    public static func start(program: String = "/proc/self/exe", arguments: [String]) throws(StrataError) -> Start {
         var ends: [Int32] = [-1, -1]
         guard unsafe pipe(&ends) == 0 else {
             throw StrataError(.io, "cannot create the readiness pipe", errno: Errno(rawValue: errno))
@@ -36,7 +36,7 @@ public enum Daemon {
         defer { close(readEnd) }
         let child: Int32
         do {
-            child = try Spawn.start("/proc/self/exe", arguments, searchPath: false, readyPipe: writeEnd)
+            child = try Spawn.start(program, arguments, searchPath: false, readyPipe: writeEnd)
         } catch {
             close(writeEnd)
             throw error
@@ -52,6 +52,17 @@ public enum Daemon {
     }
 
     /// In the child: starts a new session so the terminal's signals do not reach it.
+    /// Replaces this process with `program` (the foreground `strata mount` becoming its server, same
+    /// process ID and signals); returns only by throwing.
+    public static func replaceProcess(with program: String, arguments: [String]) throws(StrataError) -> Never {
+        let copies: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { unsafe strdup($0) }
+        var vector = copies + [nil]
+        _ = unsafe vector.withUnsafeMutableBufferPointer { unsafe execv(program, $0.baseAddress!) }
+        let failure = Errno(rawValue: errno)
+        for copy in copies { unsafe free(copy) }
+        throw StrataError(.io, "cannot start \(program)", errno: failure)
+    }
+
     public static func detachFromTerminal() {
         _ = setsid()
     }

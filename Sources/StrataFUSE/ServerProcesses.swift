@@ -26,7 +26,8 @@ public enum ServerProcesses {
         return "/" + components.joined(separator: "/")
     }
 
-    /// The `strata` processes (other than this one) whose arguments name `mountPoint` (absolute).
+    /// The `strata` and `strata-serve` processes (other than this one) whose arguments name
+    /// `mountPoint` (absolute).
     public static func serving(_ mountPoint: String) -> [Int32] {
         guard let directory = unsafe opendir("/proc") else { return [] }
         defer { unsafe closedir(directory) }
@@ -38,7 +39,8 @@ public enum ServerProcesses {
             }
             guard let pid = Int32(name), pid != me else { continue }
             let arguments = commandLine(of: pid)
-            guard let program = arguments.first, program.hasSuffix("strata") || program == "/proc/self/exe",
+            guard let program = arguments.first,
+                program.hasSuffix("strata") || program.hasSuffix("strata-serve") || program == "/proc/self/exe",
                 arguments.dropFirst().contains(mountPoint)
             else { continue }
             found.append(pid)

@@ -62,21 +62,32 @@ struct Mount: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+        let server = Self.serverExecutable()
         if !foreground && !debug && !foregroundChild {
             // The server gets the mount point as an absolute path, so `strata unmount` can find it.
             let absolute = ServerProcesses.absolute(mountPoint)
-            let arguments = CommandLine.arguments.dropFirst().map { $0 == mountPoint ? absolute : $0 }
-            switch try Daemon.start(arguments: arguments + ["--foreground-child"]) {
+            let start: Daemon.Start
+            if let server {
+                start = try Daemon.start(program: server, arguments: serverArguments(absolute, foregroundChild: true))
+            } else {
+                let arguments = CommandLine.arguments.dropFirst().map { $0 == mountPoint ? absolute : $0 }
+                start = try Daemon.start(arguments: arguments + ["--foreground-child"])
+            }
+            switch start {
             case .ready:
                 return
             case .failed(let status):
                 throw ExitCode(status == 0 ? 1 : status)
             }
         }
+        if !foregroundChild, let server {
+            // In the foreground this process becomes the server: same process ID, same signals.
+            try Daemon.replaceProcess(with: server, arguments: serverArguments(mountPoint, foregroundChild: false))
+        }
         if foregroundChild { Daemon.detachFromTerminal() }
-        let server = try FUSEServer(options: mountOptions, mountPoint: mountPoint)
+        let fuseServer = try FUSEServer(options: mountOptions, mountPoint: mountPoint)
         if foregroundChild { Daemon.signalReady() }
-        try server.run(handlingSignals: true)
+        try fuseServer.run(handlingSignals: true)
     }
 
     /// Prepares the image's layers in the store, registers a container and mounts it with plain
@@ -114,9 +125,16 @@ struct Mount: ParsableCommand {
         // A container whose mount never started is not kept (unless the caller named its directories).
         let discard = { if upper == nil { layerStore.removeContainer(record) } }
         if !foreground && !debug {
-            let arguments = ["mount"] + options.flatMap { ["-o", $0] } + mount.lowers.flatMap { ["--lower", $0] }
-                + ["--upper", record.upper, "--work", record.work, mount.mountPoint, "--foreground-child"]
-            switch try Daemon.start(arguments: arguments) {
+            let start: Daemon.Start
+            if let server = Self.serverExecutable() {
+                start = try Daemon.start(
+                    program: server, arguments: mount.serverArguments(mount.mountPoint, foregroundChild: true))
+            } else {
+                let arguments = ["mount"] + options.flatMap { ["-o", $0] } + mount.lowers.flatMap { ["--lower", $0] }
+                    + ["--upper", record.upper, "--work", record.work, mount.mountPoint, "--foreground-child"]
+                start = try Daemon.start(arguments: arguments)
+            }
+            switch start {
             case .ready: return
             case .failed(let status):
                 discard()
@@ -129,5 +147,20 @@ struct Mount: ParsableCommand {
             discard()
             throw error
         }
+    }
+
+    /// `strata-serve` beside this executable: the serving process, without Foundation (see
+    /// `ServeCommand`). Without it (only `strata` copied somewhere), this executable serves itself.
+    static func serverExecutable() -> String? {
+        guard let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let server = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("strata-serve").path
+        return FileManager.default.isExecutableFile(atPath: server) ? server : nil
+    }
+
+    /// The arguments of `strata-serve` for this mount.
+    func serverArguments(_ mountPoint: String, foregroundChild: Bool) -> [String] {
+        ServeCommand.arguments(for: ServeCommand.Invocation(
+            options: options, lowers: lowers, upper: upper, work: work, debug: debug,
+            foregroundChild: foregroundChild, mountPoint: mountPoint))
     }
 }

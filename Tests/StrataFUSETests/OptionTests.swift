@@ -28,6 +28,20 @@ struct OptionTests {
         #expect(options.readOnly && options.kernelOptions.contains("ro"))
     }
 
+    @Test("strata-serve reads back the arguments strata mount makes, and refuses anything else")
+    func serveArguments() throws {
+        let invocation = ServeCommand.Invocation(
+            options: ["lowerdir=/a\\:b:/c,ro", "allow_other"], lowers: ["/l1", "/l2"], upper: "/u", work: "/w",
+            debug: true, foregroundChild: true, mountPoint: "/mnt point")
+        #expect(try ServeCommand.parse(ServeCommand.arguments(for: invocation)) == invocation)
+        let plain = ServeCommand.Invocation(options: ["lowerdir=/a"], mountPoint: "/m")
+        #expect(ServeCommand.arguments(for: plain) == ["-o", "lowerdir=/a", "/m"])
+        #expect(try ServeCommand.parse(["-o", "lowerdir=/a", "/m"]) == plain)
+        for wrong in [[], ["-o"], ["/m", "/n"], ["--bogus", "/m"], ["--upper"]] {
+            #expect(throws: StrataError.self, "\(wrong)") { try ServeCommand.parse(wrong) }
+        }
+    }
+
     @Test("unknown and contradictory options are refused by name", arguments: [
         ("lowerdir=/a,frobnicate", "frobnicate"),
         // Found by FuzzMountOptions: a NUL byte cut the path short without a word.

@@ -651,6 +651,34 @@ struct RealProgramTests {
         #expect(!FUSEMount.isMounted(merged))
     }
 
+    /// `strata mount` leaves the serving to `strata-serve`, built without Foundation, so that each mount
+    /// costs the memory of its union rather than that of the command-line tool.
+    @Test("the server strata mount starts is strata-serve, which maps no Foundation library", .timeLimit(.minutes(3)))
+    func serverWithoutFoundation() throws {
+        let executable = Self.strataExecutable
+        try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
+        let directory = try TemporaryDirectory(prefix: "strata-cli-serve")
+        defer { try? directory.remove() }
+        let layers = try LayerFixture(lowers: [Layer([.file("hello", "hello\n")])])
+            .build(in: try directory.makeSubdirectory("layers"))
+        let merged = try directory.makeSubdirectory("merged")
+        let scratch = try directory.makeSubdirectory("scratch")
+        let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work)"
+        let mountResult = try Self.spawnAndWait(executable, ["mount", "-o", options, merged], timeout: 30, scratch: scratch)
+        defer { _ = try? Self.spawnAndWait(executable, ["unmount", "--lazy", merged], scratch: scratch) }
+        try Self.check(mountResult)
+        try #require(FUSEMount.isMounted(merged))
+        let servers = ServerProcesses.serving(merged)
+        try #require(servers.count == 1, "serving processes: \(servers)")
+        let commandLine = try String(contentsOfFile: "/proc/\(servers[0])/cmdline", encoding: .utf8)
+        #expect(commandLine.split(separator: "\0").first?.hasSuffix("/strata-serve") == true, "\(commandLine)")
+        let maps = try String(contentsOfFile: "/proc/\(servers[0])/maps", encoding: .utf8)
+        #expect(!maps.contains("libFoundation"), "the server maps Foundation")
+        #expect(try String(contentsOfFile: "\(merged)/hello", encoding: .utf8) == "hello\n")
+        try Self.check(Self.spawnAndWait(executable, ["unmount", merged], timeout: 30, scratch: scratch))
+        #expect(!FUSEMount.isMounted(merged))
+    }
+
     // MARK: The scene
 
     /// One fixture built in a fresh directory, mounted; `scratch` is a directory outside the mount.
