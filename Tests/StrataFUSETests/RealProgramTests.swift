@@ -522,19 +522,39 @@ struct RealProgramTests {
     /// The `strata` executable next to the test bundle.
     static var strataExecutable: String { builtExecutable("strata") }
 
+    /// What the tests of the `strata` command start from: the executable, a one-file lower layer with its
+    /// upper and work directories, an empty mount point and a scratch directory outside it.
+    struct CommandFixture {
+        let executable = RealProgramTests.strataExecutable
+        let directory: TemporaryDirectory
+        let layers: BuiltLayers
+        let merged: String
+        let scratch: String
+
+        init(_ prefix: String) throws {
+            try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
+            directory = try TemporaryDirectory(prefix: prefix)
+            layers = try LayerFixture(lowers: [Layer([.file("hello", "hello\n")])])
+                .build(in: try directory.makeSubdirectory("layers"))
+            merged = try directory.makeSubdirectory("merged")
+            scratch = try directory.makeSubdirectory("scratch")
+        }
+
+        /// The mount options of the fixture's union, with `extra` appended (`",volatile"`).
+        func options(_ extra: String = "") -> String {
+            "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work)" + extra
+        }
+    }
+
     @Test("strata mount / strata unmount 100 times: no mount, process or descriptor left", .timeLimit(.minutes(3)))
     func commandLoop() throws {
-        let executable = Self.strataExecutable
-        try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
-        let directory = try TemporaryDirectory(prefix: "strata-cli-loop")
-        defer { try? directory.remove() }
-        let layers = try LayerFixture(lowers: [Layer([.file("hello", "hello\n")])])
-            .build(in: try directory.makeSubdirectory("layers"))
-        let merged = try directory.makeSubdirectory("merged")
-        let scratch = try directory.makeSubdirectory("scratch")
+        let fixture = try CommandFixture("strata-cli-loop")
+        defer { try? fixture.directory.remove() }
+        let (executable, merged, scratch) = (fixture.executable, fixture.merged, fixture.scratch)
+        let (directory, layers) = (fixture.directory, fixture.layers)
         // volatile: each unmount would otherwise sync the whole upper file system (about 1.5 s on this
         // VM's root ext4); durability is the subject of `remountAtOnce`, not of this loop.
-        let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),volatile"
+        let options = fixture.options(",volatile")
 
         // One program run first: Foundation keeps a few descriptors for child processes once it has started one.
         try Self.check(Self.run("true", [], scratch: scratch))
@@ -615,15 +635,9 @@ struct RealProgramTests {
     /// to notice that its child exited, would wait as long as the mount lasts.
     @Test("the background server of strata mount keeps none of its caller's descriptors", .timeLimit(.minutes(3)))
     func daemonDropsInheritedDescriptors() throws {
-        let executable = Self.strataExecutable
-        try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
-        let directory = try TemporaryDirectory(prefix: "strata-cli-fds")
-        defer { try? directory.remove() }
-        let layers = try LayerFixture(lowers: [Layer([.file("hello", "hello\n")])])
-            .build(in: try directory.makeSubdirectory("layers"))
-        let merged = try directory.makeSubdirectory("merged")
-        let scratch = try directory.makeSubdirectory("scratch")
-        let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work)"
+        let fixture = try CommandFixture("strata-cli-fds")
+        defer { try? fixture.directory.remove() }
+        let (executable, merged, scratch, options) = (fixture.executable, fixture.merged, fixture.scratch, fixture.options())
 
         var ends: [Int32] = [-1, -1]
         try #require(pipe(&ends) == 0)
@@ -655,15 +669,9 @@ struct RealProgramTests {
     /// costs the memory of its union rather than that of the command-line tool.
     @Test("the server strata mount starts is strata-serve, which maps no Foundation library", .timeLimit(.minutes(3)))
     func serverWithoutFoundation() throws {
-        let executable = Self.strataExecutable
-        try #require(access(executable, X_OK) == 0, "no strata binary at \(executable)")
-        let directory = try TemporaryDirectory(prefix: "strata-cli-serve")
-        defer { try? directory.remove() }
-        let layers = try LayerFixture(lowers: [Layer([.file("hello", "hello\n")])])
-            .build(in: try directory.makeSubdirectory("layers"))
-        let merged = try directory.makeSubdirectory("merged")
-        let scratch = try directory.makeSubdirectory("scratch")
-        let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work)"
+        let fixture = try CommandFixture("strata-cli-serve")
+        defer { try? fixture.directory.remove() }
+        let (executable, merged, scratch, options) = (fixture.executable, fixture.merged, fixture.scratch, fixture.options())
         let mountResult = try Self.spawnAndWait(executable, ["mount", "-o", options, merged], timeout: 30, scratch: scratch)
         defer { _ = try? Self.spawnAndWait(executable, ["unmount", "--lazy", merged], scratch: scratch) }
         try Self.check(mountResult)
