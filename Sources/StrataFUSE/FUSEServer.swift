@@ -18,6 +18,11 @@ public final class FUSEServer: @unchecked Sendable {
     public let mountPoint: String
     let files = FileHandles()
     let directories = DirectoryHandles()
+    /// Listings of directories read without `OPENDIR` (see `DirectoryHandles.openless`).
+    let openlessListings = NodeListings()
+    /// Set at `INIT` when the kernel lets `OPENDIR` go unanswered and the kernel checks permissions:
+    /// directories are then listed without a handle (no `OPENDIR`/`RELEASEDIR` round trips).
+    let listsWithoutOpening = Atomic<Bool>(false)
     /// `struct fuse_session *`, set once by `init` (the userdata it carries is `self`).
     private var session: OpaquePointer!
     private let state = Mutex(State.mounted)
@@ -113,6 +118,7 @@ public final class FUSEServer: @unchecked Sendable {
         unsafe fuse_session_destroy(session)
         for descriptor in files.removeAll() { try? descriptor.close() }
         directories.removeAll()
+        openlessListings.removeAll()
         if upperDirectory >= 0 {
             if options.union.durability == .synchronous { _ = cfuse_sync_file_system(upperDirectory) }
             Glibc.close(upperDirectory)

@@ -55,4 +55,34 @@ struct DirectoryListingTests {
             #expect(listed.filter { $0 == "." }.count == 1 && listed.filter { $0 == ".." }.count == 1)
         }
     }
+
+    @Test("listings without OPENDIR: shared per node, new at offset 0, dropped at the end, bounded")
+    func openlessListings() throws {
+        let listings = NodeListings()
+        var taken = 0
+        func take(_ names: [String]) -> () throws(Errno) -> DirectoryListing {
+            { () throws(Errno) in
+                taken += 1
+                return DirectoryListing(Self.snapshot(names))
+            }
+        }
+        let node = NodeID(rawValue: 7)
+        let first = try listings.listing(node, fresh: true, take: take(["a", "b"]))
+        // A reader resuming (offset ≠ 0) reads the node's listing, whoever took it.
+        let resumed = try listings.listing(node, fresh: false, take: take(["x"]))
+        #expect(resumed.entries.map(\.name) == first.entries.map(\.name) && taken == 1)
+        // Offset 0 takes a new one; the end of a listing drops it, so the next reader takes one again.
+        _ = try listings.listing(node, fresh: true, take: take(["a", "b", "c"]))
+        #expect(taken == 2)
+        listings.finished(node)
+        let after = try listings.listing(node, fresh: false, take: take(["a"]))
+        #expect(taken == 3 && after.entries.map(\.name) == [".", "..", "a"])
+        // Bounded: the oldest node's listing goes first.
+        for raw in 100..<(100 + UInt64(NodeListings.capacity)) {
+            _ = try listings.listing(NodeID(rawValue: raw), fresh: true, take: take(["n"]))
+        }
+        let before = taken
+        _ = try listings.listing(node, fresh: false, take: take(["again"]))
+        #expect(taken == before + 1)
+    }
 }

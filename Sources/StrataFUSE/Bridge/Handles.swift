@@ -70,6 +70,49 @@ final class DirectoryHandles: Sendable {
     }
 }
 
+/// Listings of directories the kernel reads without opening them (`FUSE_CAP_NO_OPENDIR_SUPPORT`: no
+/// `OPENDIR`, `READDIR` with no handle), by node.
+///
+/// Every reader of one directory shares its node's listing. A `READDIR` at offset 0 takes a new one,
+/// and one that runs off the end drops it; a `READDIR` that finds none takes one. Readers that
+/// interleave may so continue in a snapshot taken after theirs began, which the name cookies make
+/// safe (no name both snapshots hold repeats or goes missing). Bounded: the oldest listings go first.
+final class NodeListings: Sendable {
+    private struct State {
+        var listings: [NodeID: DirectoryListing] = [:]
+        var order: [NodeID] = []
+    }
+
+    static var capacity: Int { 64 }
+    private let state = Mutex(State())
+
+    func listing(
+        _ node: NodeID, fresh: Bool, take: () throws(Errno) -> DirectoryListing
+    ) throws(Errno) -> DirectoryListing {
+        if !fresh, let kept = state.withLock({ $0.listings[node] }) { return kept }
+        let listing = try take()
+        state.withLock { (state: inout State) in
+            if state.listings.updateValue(listing, forKey: node) == nil {
+                state.order.append(node)
+                if state.order.count > Self.capacity { state.listings[state.order.removeFirst()] = nil }
+            }
+        }
+        return listing
+    }
+
+    /// The listing of `node` was read to its end.
+    func finished(_ node: NodeID) {
+        state.withLock { (state: inout State) in
+            guard state.listings.removeValue(forKey: node) != nil else { return }
+            state.order.removeAll { $0 == node }
+        }
+    }
+
+    func removeAll() {
+        state.withLock { $0 = State() }
+    }
+}
+
 /// One handle's snapshot of a merged directory, ordered by each name's cookie: the `d_off` the kernel
 /// resumes after.
 ///

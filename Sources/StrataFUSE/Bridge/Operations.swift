@@ -191,15 +191,19 @@ enum Operations {
         want(FUSE_CAP_READDIRPLUS_AUTO)
         want(FUSE_CAP_PARALLEL_DIROPS)
         want(FUSE_CAP_ASYNC_READ)
-        // With writeback_cache (an option) the kernel buffers writes; see `openFlags`.
-        if let userdata = unsafe userdata,
-            unsafe Unmanaged<FUSEServer>.fromOpaque(userdata).takeUnretainedValue().options.writebackCache
-        {
-            want(FUSE_CAP_WRITEBACK_CACHE)
-        }
         unsafe connection.pointee.max_write = 1 << 20
         unsafe connection.pointee.max_readahead = 1 << 20
         unsafe connection.pointee.time_gran = 1
+        guard let userdata = unsafe userdata else { return }
+        let server = unsafe Unmanaged<FUSEServer>.fromOpaque(userdata).takeUnretainedValue()
+        // With writeback_cache (an option) the kernel buffers writes; see `openFlags`.
+        if server.options.writebackCache { want(FUSE_CAP_WRITEBACK_CACHE) }
+        // Directories without OPENDIR when the kernel allows it and checks permissions itself (without
+        // default_permissions, OPENDIR is where the caller's right to list is checked).
+        let capable = unsafe connection.pointee.capable
+        if server.options.defaultPermissions && capable & UInt32(bitPattern: FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 {
+            server.listsWithoutOpening.store(true, ordering: .relaxed)
+        }
     }
 
     // MARK: Names
@@ -473,6 +477,9 @@ enum Operations {
 
     static func openDirectory(_ request: fuse_req_t?, _ node: fuse_ino_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
         unsafe serve(request) { (server) throws(Errno) in
+            // The kernel takes ENOSYS as "no OPENDIR needed" and sends none again: directories are then
+            // listed without handles (`NodeListings`), a round trip less per listing and no RELEASEDIR.
+            if server.listsWithoutOpening.load(ordering: .relaxed) { throw Errno.noFunction }
             guard let info = unsafe info else { throw Errno.invalidArgument }
             try server.union.openDirectory(NodeID(rawValue: node))
             let handle = server.directories.insert()
@@ -495,11 +502,17 @@ enum Operations {
     ) {
         unsafe serve(request) { (server) throws(Errno) in
             let directory = NodeID(rawValue: directory)
-            guard let handle = unsafe info?.pointee.fh,
-                let listing = try server.directories.listing(handle, fresh: offset == 0, take: { () throws(Errno) in
-                    DirectoryListing(try server.union.directorySnapshot(of: directory))
-                })
-            else {
+            let take = { () throws(Errno) -> DirectoryListing in
+                DirectoryListing(try server.union.directorySnapshot(of: directory))
+            }
+            let handle = unsafe info?.pointee.fh ?? 0
+            let openless = handle == 0 && server.listsWithoutOpening.load(ordering: .relaxed)
+            let listing: DirectoryListing
+            if openless {
+                listing = try server.openlessListings.listing(directory, fresh: offset == 0, take: take)
+            } else if let kept = try server.directories.listing(handle, fresh: offset == 0, take: take) {
+                listing = kept
+            } else {
                 throw Errno.badFileDescriptor
             }
             let entries = listing.entries
@@ -539,6 +552,8 @@ enum Operations {
                     index += 1
                 }
             }
+            // An empty reply ends the listing: the kernel asks no further.
+            if openless && used == 0 { server.openlessListings.finished(directory) }
             _ = unsafe fuse_reply_buf(request, buffer, used)
         }
     }
