@@ -1,9 +1,11 @@
 /// The engine's node records by ID.
 ///
-/// Each record lives in a heap slot, so that reading one field (`nodes[id]?.kind`) borrows the record
-/// in place: a dictionary's getter copies the whole record, retaining every table it holds, and those
-/// copies were most of the cost of a path walk. Records keep value semantics: the getter lends them
-/// (`_read`), writes go through `_modify` in place, and slots never leave the table.
+/// Each record lives in a heap slot, so that the field accessors below (`kind(of:)`, `probe(_:in:)`…)
+/// read one field in place: a dictionary's getter copies the whole record, retaining every table it
+/// holds, and those copies were most of the cost of a path walk. `nodes[id]` still lends a whole record
+/// (`_read`, a bitwise copy without retains); the hot paths use the accessors. Writes go through
+/// `_modify` in place. Records keep value semantics because slots never leave the table — and a
+/// `NodeTable` is never copied (copies would share slots): the engine owns the only one.
 struct NodeTable {
     private final class Slot {
         var record: NodeRecord?
