@@ -17,9 +17,7 @@ public final class FUSEServer: @unchecked Sendable {
     public let options: MountOptions
     public let mountPoint: String
     let files = FileHandles()
-    let directories = DirectoryHandles()
-    /// Listings of directories read without `OPENDIR` (see `DirectoryHandles.openless`).
-    let openlessListings = NodeListings()
+    let listings = DirectoryListings()
     /// Set at `INIT` when the kernel lets `OPENDIR` go unanswered and the kernel checks permissions:
     /// directories are then listed without a handle (no `OPENDIR`/`RELEASEDIR` round trips).
     let listsWithoutOpening = Atomic<Bool>(false)
@@ -117,8 +115,7 @@ public final class FUSEServer: @unchecked Sendable {
         unsafe fuse_session_unmount(session)
         unsafe fuse_session_destroy(session)
         for descriptor in files.removeAll() { try? descriptor.close() }
-        directories.removeAll()
-        openlessListings.removeAll()
+        listings.removeAll()
         if upperDirectory >= 0 {
             if options.union.durability == .synchronous { _ = cfuse_sync_file_system(upperDirectory) }
             Glibc.close(upperDirectory)

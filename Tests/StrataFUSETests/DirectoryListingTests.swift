@@ -56,9 +56,9 @@ struct DirectoryListingTests {
         }
     }
 
-    @Test("listings without OPENDIR: shared per node, new at offset 0, dropped at the end, bounded")
-    func openlessListings() throws {
-        let listings = NodeListings()
+    @Test("listings are shared per directory node: new at offset 0, dropped at the end, bounded")
+    func sharedListings() throws {
+        let listings = DirectoryListings()
         var taken = 0
         func take(_ names: [String]) -> () throws(Errno) -> DirectoryListing {
             { () throws(Errno) in
@@ -78,7 +78,7 @@ struct DirectoryListingTests {
         let after = try listings.listing(node, fresh: false, take: take(["a"]))
         #expect(taken == 3 && after.entries.map(\.name) == [".", "..", "a"])
         // Bounded: the oldest node's listing goes first.
-        for raw in 100..<(100 + UInt64(NodeListings.capacity)) {
+        for raw in 100..<(100 + UInt64(DirectoryListings.capacity)) {
             _ = try listings.listing(NodeID(rawValue: raw), fresh: true, take: take(["n"]))
         }
         let before = taken

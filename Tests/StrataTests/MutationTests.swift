@@ -40,6 +40,32 @@ struct MutationTests {
         #expect(try reopened.contentsOfDirectory("d").map(\.name).sorted() == ["bottom", "top"])
     }
 
+    @Test("kept upper-directory descriptors follow renames and are let go with their directories")
+    func keptDirectoryDescriptors() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        try stack.union.makeDirectory("a", permissions: 0o755)
+        try stack.union.open("a/first", .writeOnly, options: [.create]).close()
+        try stack.union.rename("a", to: "b")
+        // The descriptor kept for the directory names its inode, not the path "a".
+        try stack.union.open("b/second", .writeOnly, options: [.create]).close()
+        #expect(stack.upperStatus("b/second")?.kind == .regular && stack.upperStatus("a") == nil)
+        for round in 0..<3 {
+            try stack.union.makeDirectory(FilePath("gone\(round)"), permissions: 0o755)
+            try stack.union.open(FilePath("gone\(round)/f"), .writeOnly, options: [.create]).close()
+            try stack.union.removeFile(FilePath("gone\(round)/f"))
+            try stack.union.removeDirectory(FilePath("gone\(round)"))
+        }
+        // A directory made again under an old name is a new directory, not the removed one.
+        try stack.union.makeDirectory("gone0", permissions: 0o755)
+        try stack.union.open("gone0/again", .writeOnly, options: [.create]).close()
+        #expect(stack.upperStatus("gone0/again")?.kind == .regular)
+        let descriptors = try openDirectory("/proc/self/fd", pathOnly: false)
+        defer { try? descriptors.close() }
+        let held = try descriptors.readDirectoryRecords().compactMap { try? descriptors.readSymbolicLink(at: $0.name) }
+        #expect(!held.contains { $0.contains("/gone") && $0.hasSuffix("(deleted)") }, "\(held.filter { $0.contains("gone") })")
+    }
+
     @Test("rmdir checks the merged emptiness")
     func rmdirMergedEmptiness() throws {
         let stack = try Stack(Self.fixture)

@@ -30,54 +30,18 @@ final class FileHandles: Sendable {
     }
 }
 
-/// The open directories of the mount: `fh` → the listing the handle reads from.
+/// The listings the mount serves `READDIR` from, by directory node.
 ///
-/// The listing is taken when a `READDIR` starts at offset 0 (or arrives on a handle that has none
-/// yet), not at `OPENDIR`: the kernel notes the directory's version when it starts filling its
-/// listing cache, just before that `READDIR`, and drops the cache when a change moves the version
-/// after that. A snapshot taken at `OPENDIR` could predate a change that happened before the version
-/// was noted, and the kernel would keep that stale listing.
-final class DirectoryHandles: Sendable {
-    private let table = Mutex(Table<DirectoryListing?>())
-
-    /// Serves FUSE `OPENDIR`.
-    func insert() -> UInt64 {
-        table.withLock { $0.insert(nil) }
-    }
-
-    /// The listing of `handle`, from `take` when `fresh` is asked for or the handle has none yet;
-    /// nil for an unknown handle.
-    func listing(
-        _ handle: UInt64, fresh: Bool, take: () throws(Errno) -> DirectoryListing
-    ) throws(Errno) -> DirectoryListing? {
-        let kept = table.withLock { (table: inout Table<DirectoryListing?>) -> DirectoryListing?? in table.entries[handle] }
-        guard let kept else { return nil }
-        if let kept, !fresh { return kept }
-        let listing = try take()
-        table.withLock { (table: inout Table<DirectoryListing?>) in
-            if table.entries[handle] != nil { table.entries[handle] = .some(listing) }
-        }
-        return listing
-    }
-
-    /// Serves FUSE `RELEASEDIR`.
-    func remove(_ handle: UInt64) {
-        _ = table.withLock { $0.entries.removeValue(forKey: handle) }
-    }
-
-    func removeAll() {
-        table.withLock { $0.entries = [:] }
-    }
-}
-
-/// Listings of directories the kernel reads without opening them (`FUSE_CAP_NO_OPENDIR_SUPPORT`: no
-/// `OPENDIR`, `READDIR` with no handle), by node.
-///
-/// Every reader of one directory shares its node's listing. A `READDIR` at offset 0 takes a new one,
-/// and one that runs off the end drops it; a `READDIR` that finds none takes one. Readers that
-/// interleave may so continue in a snapshot taken after theirs began, which the name cookies make
-/// safe (no name both snapshots hold repeats or goes missing). Bounded: the oldest listings go first.
-final class NodeListings: Sendable {
+/// A listing is taken when a `READDIR` starts at offset 0 (or finds none), not at `OPENDIR`: the kernel
+/// notes the directory's version when it starts filling its listing cache, just before that `READDIR`,
+/// and drops the cache when a change moves the version after that; a snapshot from `OPENDIR` could
+/// predate a change and be kept stale. Where the kernel allows it, directories are read without
+/// `OPENDIR` at all, so there is no handle to hang a listing on: every reader of one directory shares
+/// its node's listing. A `READDIR` at offset 0 takes a new one and the `READDIR` that finds the end
+/// drops it. Readers that interleave may so continue in a snapshot taken after theirs began, which
+/// the name cookies make safe (no name both snapshots hold repeats or goes missing). Bounded: the
+/// oldest listings go first.
+final class DirectoryListings: Sendable {
     private struct State {
         var listings: [NodeID: DirectoryListing] = [:]
         var order: [NodeID] = []
@@ -113,7 +77,7 @@ final class NodeListings: Sendable {
     }
 }
 
-/// One handle's snapshot of a merged directory, ordered by each name's cookie: the `d_off` the kernel
+/// One snapshot of a merged directory, ordered by each name's cookie: the `d_off` the kernel
 /// resumes after.
 ///
 /// The kernel caches listings (`cache_readdir`) and may continue a listing that one handle began
@@ -126,21 +90,17 @@ struct DirectoryListing: Sendable {
     let cookies: [UInt64]
 
     init(_ snapshot: [DirectoryEntry]) {
-        var dots: [DirectoryEntry] = []
         var named: [(cookie: UInt64, entry: DirectoryEntry)] = []
         named.reserveCapacity(snapshot.count)
+        var entries: [DirectoryEntry] = []
+        entries.reserveCapacity(snapshot.count)
         for entry in snapshot {
-            if entry.name == "." || entry.name == ".." {
-                dots.append(entry)
-            } else {
-                named.append((Self.cookie(of: entry.name), entry))
-            }
+            if entry.name != "." && entry.name != ".." { named.append((Self.cookie(of: entry.name), entry)) }
         }
+        if let dot = snapshot.first(where: { $0.name == "." }) { entries.append(dot) }
+        if let dotDot = snapshot.first(where: { $0.name == ".." }) { entries.append(dotDot) }
         named.sort { $0.cookie != $1.cookie ? $0.cookie < $1.cookie : $0.entry.name < $1.entry.name }
-        var entries = dots.sorted { $0.name.utf8.count < $1.name.utf8.count }
-        var cookies = entries.map { UInt64($0.name.utf8.count) }  // `.` → 1, `..` → 2
-        entries.reserveCapacity(entries.count + named.count)
-        cookies.reserveCapacity(entries.count + named.count)
+        var cookies = entries.indices.map { UInt64($0) + 1 }  // `.` → 1, `..` → 2
         var previous: UInt64 = 2
         for (cookie, entry) in named {
             let unique = max(cookie, previous + 1)

@@ -50,7 +50,7 @@ enum Operations {
         operations.readdirplus = { request, node, size, offset, info in
             unsafe Operations.readDirectory(request, node, size, offset, info, plus: true)
         }
-        operations.releasedir = { request, _, info in unsafe Operations.releaseDirectory(request, info) }
+        // No RELEASEDIR handler: a directory handle holds nothing (libfuse answers it).
         operations.fsyncdir = { request, _, _, _ in unsafe fuse_reply_err(request, 0) }
         operations.statfs = { request, _ in unsafe Operations.fileSystemStatus(request) }
         operations.setxattr = { request, node, name, value, size, flags in
@@ -477,43 +477,33 @@ enum Operations {
 
     static func openDirectory(_ request: fuse_req_t?, _ node: fuse_ino_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
         unsafe serve(request) { (server) throws(Errno) in
-            // The kernel takes ENOSYS as "no OPENDIR needed" and sends none again: directories are then
-            // listed without handles (`NodeListings`), a round trip less per listing and no RELEASEDIR.
+            // The kernel takes ENOSYS as "no OPENDIR needed" and sends none again: a round trip less
+            // per listing, and no RELEASEDIR.
             if server.listsWithoutOpening.load(ordering: .relaxed) { throw Errno.noFunction }
             guard let info = unsafe info else { throw Errno.invalidArgument }
+            // The caller's right to list (without default_permissions); the listing itself is the
+            // directory's, shared by its readers (`DirectoryListings`), so the handle carries nothing.
             try server.union.openDirectory(NodeID(rawValue: node))
-            let handle = server.directories.insert()
-            unsafe info.pointee.fh = handle
+            unsafe info.pointee.fh = 0
             // The kernel may keep the listing: every change to a directory reaches it through this
-            // mount, and it drops its copy when the directory's version or mtime moved. Cookies make a
-            // listing resumable from any handle (see `DirectoryListing`).
+            // mount, and it drops its copy when the directory's version or mtime moved.
             unsafe info.pointee.cache_readdir = 1
             unsafe info.pointee.keep_cache = 1
-            if unsafe fuse_reply_open(request, info) != 0 { server.directories.remove(handle) }
+            _ = unsafe fuse_reply_open(request, info)
         }
     }
 
-    /// Serves FUSE `READDIR` and `READDIRPLUS` from the handle's snapshot (a new one at offset 0),
-    /// resuming after the cookie `offset`. Each entry `READDIRPLUS` returns with attributes is a lookup the kernel will forget,
-    /// as for `LOOKUP`; `.` and `..` go without.
+    /// Serves FUSE `READDIR` and `READDIRPLUS` from the directory's listing (a new one at offset 0),
+    /// resuming after the cookie `offset`. Each entry `READDIRPLUS` returns with attributes is a lookup
+    /// the kernel will forget, as for `LOOKUP`; `.` and `..` go without.
     static func readDirectory(
         _ request: fuse_req_t?, _ directory: fuse_ino_t, _ size: Int, _ offset: off_t,
         _ info: UnsafeMutablePointer<fuse_file_info>?, plus: Bool
     ) {
         unsafe serve(request) { (server) throws(Errno) in
             let directory = NodeID(rawValue: directory)
-            let take = { () throws(Errno) -> DirectoryListing in
+            let listing = try server.listings.listing(directory, fresh: offset == 0) { () throws(Errno) in
                 DirectoryListing(try server.union.directorySnapshot(of: directory))
-            }
-            let handle = unsafe info?.pointee.fh ?? 0
-            let openless = handle == 0 && server.listsWithoutOpening.load(ordering: .relaxed)
-            let listing: DirectoryListing
-            if openless {
-                listing = try server.openlessListings.listing(directory, fresh: offset == 0, take: take)
-            } else if let kept = try server.directories.listing(handle, fresh: offset == 0, take: take) {
-                listing = kept
-            } else {
-                throw Errno.badFileDescriptor
             }
             let entries = listing.entries
             var buffer = [CChar](repeating: 0, count: size)
@@ -552,16 +542,10 @@ enum Operations {
                     index += 1
                 }
             }
-            // An empty reply ends the listing: the kernel asks no further.
-            if openless && used == 0 { server.openlessListings.finished(directory) }
+            // An empty reply at the end ends the listing: the kernel asks no further.
+            if used == 0 && index >= entries.count { server.listings.finished(directory) }
             _ = unsafe fuse_reply_buf(request, buffer, used)
         }
-    }
-
-    static func releaseDirectory(_ request: fuse_req_t?, _ info: UnsafeMutablePointer<fuse_file_info>?) {
-        let server = unsafe server(request)
-        if let handle = unsafe info?.pointee.fh { server.directories.remove(handle) }
-        unsafe succeed(request)
     }
 
     static func typeBits(_ kind: FileKind) -> mode_t {
