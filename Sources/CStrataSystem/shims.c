@@ -227,7 +227,21 @@ int cstrata_unlinkat(int dirfd, const char *path, int flags) {
     return unlinkat(dirfd, path, flags);
 }
 
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+/* Set once the kernel answered ENOSYS to fchmodat2 (before Linux 6.6). */
+static _Atomic int fchmodat2_missing = 0;
+
 int cstrata_fchmodat(int dirfd, const char *path, unsigned int mode, int flags) {
+    /* glibc before 2.39 emulates AT_SYMLINK_NOFOLLOW with an O_PATH open, an fstat and a chmod of
+       the /proc/self/fd path: four calls and a procfs lookup where fchmodat2 makes one. */
+    if ((flags & AT_SYMLINK_NOFOLLOW) && !fchmodat2_missing) {
+        long result = syscall(SYS_fchmodat2, dirfd, path, (mode_t)mode, flags);
+        if (result == 0 || errno != ENOSYS) return (int)result;
+        fchmodat2_missing = 1;
+    }
     return fchmodat(dirfd, path, (mode_t)mode, flags);
 }
 

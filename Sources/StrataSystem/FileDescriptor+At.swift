@@ -167,9 +167,10 @@ extension FileDescriptor {
 
   /// Creates `newName` in `directory` as another hard link to the entry
   /// `name` of this directory (a final symbolic link is linked, not followed).
-  /// With an empty `name`, links the file this descriptor refers to
-  /// (`AT_EMPTY_PATH`, which needs `CAP_DAC_READ_SEARCH`; it also works for
-  /// `O_TMPFILE` files).
+  /// With an empty `name`, links the file this descriptor refers to, also an
+  /// unnamed `O_TMPFILE` file (`AT_EMPTY_PATH`; where the kernel refuses it
+  /// to a caller without `CAP_DAC_READ_SEARCH` — before Linux 6.10 — through
+  /// the descriptor's `/proc/self/fd` link, which `linkat` may follow).
   ///
   /// Errors a caller can see: `EEXIST`, `ENOENT`, `EXDEV` (different mounts),
   /// `EPERM` (a directory), `EMLINK`, `EACCES`, `ENOSPC`, `EROFS`, `EINVAL`
@@ -178,11 +179,32 @@ extension FileDescriptor {
   /// The corresponding C function is `linkat`.
   public func createHardLink(from name: String, to directory: FileDescriptor, as newName: String) throws(Errno) {
     let flags = Self.emptyPathFlag(name)
-    try nothingOrErrno { () throws(Errno) -> CInt in
-      try unsafe withCNames(name, newName) {
-        unsafe system_linkat(rawValue, $0, directory.rawValue, $1, flags)
+    do {
+      try nothingOrErrno { () throws(Errno) -> CInt in
+        try unsafe withCNames(name, newName) {
+          unsafe system_linkat(rawValue, $0, directory.rawValue, $1, flags)
+        }
+      }
+    } catch .noSuchFileOrDirectory where name.isEmpty {
+      try nothingOrErrno { () throws(Errno) -> CInt in
+        try unsafe withCNames("/proc/self/fd/\(rawValue)", newName) {
+          unsafe system_linkat(_AT_FDCWD, $0, directory.rawValue, $1, _AT_SYMLINK_FOLLOW)
+        }
       }
     }
+  }
+
+  /// Opens a new regular file without a name in this directory's file system
+  /// (`O_TMPFILE`), for writing, with `permissions`; it vanishes when closed
+  /// unless `createHardLink(from: "", …)` gives it a name first.
+  ///
+  /// Errors a caller can see: `EOPNOTSUPP` or `EISDIR` (a file system or
+  /// kernel without `O_TMPFILE`), `ENOENT`, `EACCES`, `ENOSPC`, `EDQUOT`,
+  /// `EROFS`.
+  ///
+  /// The corresponding C function is `openat` with `O_TMPFILE`.
+  public func openUnnamedFile(permissions: UInt32) throws(Errno) -> FileDescriptor {
+    try open(at: ".", flags: _O_TMPFILE | _O_WRONLY, permissions: permissions)
   }
 
   /// Renames the entry `name` of this directory to `newName` in `directory`,
@@ -273,8 +295,9 @@ extension FileDescriptor {
 
   /// Sets the access and modification times of the entry `name` of this
   /// directory without following a final symbolic link, or of this
-  /// descriptor itself when `name` is empty (futimens, or utimensat with
-  /// `AT_EMPTY_PATH` for an `O_PATH` descriptor). Pass `.now` for the
+  /// descriptor itself when `name` is empty (utimensat with `AT_EMPTY_PATH`,
+  /// which also works on `O_PATH` descriptors; futimens before Linux 5.8).
+  /// Pass `.now` for the
   /// current time or `.omit` to leave a time unchanged; the change time
   /// always becomes the current time unless both are `.omit`.
   ///
@@ -284,17 +307,14 @@ extension FileDescriptor {
   ///
   /// The corresponding C function is `utimensat`.
   public func setTimes(at name: String = "", access: TimeSpec, modification: TimeSpec) throws(Errno) {
-    if name.isEmpty {
-      do {
-        try nothingOrErrno { system_futimens(rawValue, access, modification) }
-        return
-      } catch .badFileDescriptor {
-        // An O_PATH descriptor: fall through to AT_EMPTY_PATH.
-      }
-    }
     let flags = _AT_SYMLINK_NOFOLLOW | Self.emptyPathFlag(name)
-    try nothingOrErrno { () throws(Errno) -> CInt in
-      try unsafe withCName(name) { unsafe system_utimensat(rawValue, $0, access, modification, flags) }
+    do {
+      try nothingOrErrno { () throws(Errno) -> CInt in
+        try unsafe withCName(name) { unsafe system_utimensat(rawValue, $0, access, modification, flags) }
+      }
+    } catch .invalidArgument where name.isEmpty {
+      // A kernel without AT_EMPTY_PATH for utimensat (before 5.8): the descriptor form.
+      try nothingOrErrno { system_futimens(rawValue, access, modification) }
     }
   }
 }

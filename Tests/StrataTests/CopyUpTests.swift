@@ -1,7 +1,20 @@
 import Glibc
-import Strata
 import StrataTestSupport
 import Testing
+
+@testable import Strata
+
+/// How a copy-up builds a regular file before it takes its name: unnamed (`O_TMPFILE`), or under a
+/// name in the work directory, as on an upper file system without `O_TMPFILE`.
+enum CopyBuild: CaseIterable, CustomTestStringConvertible {
+    case unnamed, named
+
+    func prepare(_ union: UnionFileSystem) {
+        if self == .named { union.buildCopiesUnderNames() }
+    }
+
+    var testDescription: String { self == .unnamed ? "unnamed files" : "named temporaries" }
+}
 
 @Suite("copy-up")
 struct CopyUpTests {
@@ -15,10 +28,12 @@ struct CopyUpTests {
             ])
     ])
 
-    @Test("writing copies data, owner, mode, times and xattrs; parents come up with their own metadata")
-    func fullCopyUp() throws {
+    @Test("writing copies data, owner, mode, times and xattrs; parents come up with their own metadata",
+          arguments: CopyBuild.allCases)
+    func fullCopyUp(build: CopyBuild) throws {
         let stack = try Stack(Self.fixture)
         defer { stack.close() }
+        build.prepare(stack.union)
         let before = try stack.union.status("etc/conf")
         let file = try stack.union.open("etc/conf", .readWrite)
         try file.write(Array("X".utf8), at: 0)
@@ -37,12 +52,15 @@ struct CopyUpTests {
         let lower = try openDirectory(stack.layers.lowers[0])
         defer { try? lower.close() }
         #expect(try lower.status(at: "etc/conf").size == 10, "the lower layer is never written")
+        #expect(workLeftovers(stack.layers.work) == [], "nothing of the copy stays in the work directory")
     }
 
-    @Test("chmod, chown, utimens and setxattr copy metadata only; the first write brings the data")
-    func metadataOnlyCopyUp() throws {
+    @Test("chmod, chown, utimens and setxattr copy metadata only; the first write brings the data",
+          arguments: CopyBuild.allCases)
+    func metadataOnlyCopyUp(build: CopyBuild) throws {
         let stack = try Stack(Self.fixture)
         defer { stack.close() }
+        build.prepare(stack.union)
         try stack.union.setPermissions("etc/conf", 0o600)
         try stack.union.setOwner("etc/ro", user: 5, group: nil)
         try stack.union.setTimes("etc/pipe", access: .omit, modification: TimeSpec(seconds: 1_234_567_890))
@@ -63,6 +81,7 @@ struct CopyUpTests {
         #expect(try stack.read("etc/conf") == "!etting=1\n")
         #expect(stack.upperAttribute("trusted.overlay.metacopy", of: "etc/conf") == nil)
         #expect(try stack.union.status("etc/conf").permissions == 0o600)
+        #expect(workLeftovers(stack.layers.work) == [])
     }
 
     @Test("a chown -R of a large lower tree copies no data")
@@ -110,8 +129,8 @@ struct CopyUpTests {
         #expect(try stack.read("etc/ro") == "changed")
     }
 
-    @Test("sparse files keep their holes")
-    func sparseCopyUp() throws {
+    @Test("sparse files keep their holes", arguments: CopyBuild.allCases)
+    func sparseCopyUp(build: CopyBuild) throws {
         let directory = try TemporaryDirectory(prefix: "strata-sparse")
         defer { try? directory.remove() }
         let layers = try LayerFixture(lowers: [Layer([.file("sparse", "")])]).build(in: directory.path)
@@ -124,6 +143,7 @@ struct CopyUpTests {
         let union = try UnionFileSystem(UnionConfiguration(
             lowers: [FilePath(layers.lowers[0])], upper: FilePath(layers.upper), work: FilePath(layers.work)))
         defer { union.close() }
+        build.prepare(union)
         let file = try union.open("sparse", .writeOnly)
         try file.write(Array("H".utf8), at: 0)
         file.close()

@@ -1,16 +1,31 @@
+/// The object a copy-up builds before it takes its place in the upper layer.
+///
+/// A regular file is built as an unnamed `O_TMPFILE` file and linked into place, as the kernel's
+/// copy-up does: one change of the parent directory, metadata set through the descriptor, nothing
+/// left behind by a crash. Directories, symlinks and special files — and regular files where the upper
+/// file system has no `O_TMPFILE` — are built under a temporary name in the work directory and renamed
+/// into place.
+enum CopyTarget {
+    /// An `O_TMPFILE` file, open for writing.
+    case unnamed(FileDescriptor)
+    /// An entry of the work directory (`UpperLayer.temporaries`).
+    case named(String)
+}
+
 extension Engine {
     /// Makes sure node `id` has an upper copy, copying its parents first.
     ///
     /// A directory comes up empty, with its own metadata (its lower children stay merged). A
-    /// non-directory is built in the work directory — data (reflink, else `copy_file_range` over the
+    /// non-directory is built aside (`CopyTarget`) — data (reflink, else `copy_file_range` over the
     /// data segments so holes stay holes), owner, extended attributes except private ones, mode, times —
-    /// and renamed into place, so no reader ever sees a half-copied file. Without `withData`, a
+    /// and only then given its name, so no reader ever sees a half-copied file. Without `withData`, a
     /// regular file comes up as metadata only: a sparse file of the right size marked
     /// `overlay.metacopy`, whose data still comes from the lower copy; a later call with `withData`
-    /// fills it in place and drops the mark only once the data is on disk.
+    /// fills it in place and drops the mark only once the data is on disk. A `prebuilt` target
+    /// already holds the data (copied outside the engine lock); its descriptor stays the caller's.
     ///
     /// Throws `EROFS` without an upper layer, `ENOENT` for a node that lost its name.
-    mutating func copyUp(_ id: NodeID, withData: Bool = false, prebuilt: String? = nil) throws(Errno) {
+    mutating func copyUp(_ id: NodeID, withData: Bool = false, prebuilt: CopyTarget? = nil) throws(Errno) {
         let record = try record(id)
         if record.inUpper {
             if withData && record.metacopy { try completeMetacopy(record) }
@@ -20,21 +35,27 @@ extension Engine {
         guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
         try copyUp(parent)
         let group = isLowerHardLinkGroup(record)
-        let temporary = try buildCopy(of: record, withData: withData, prebuilt: prebuilt)
-        let parentDirectory = try openUpperDirectory(parent)
-        defer { try? parentDirectory.close() }
+        let target = try buildCopy(of: record, withData: withData, prebuilt: prebuilt)
+        defer { if prebuilt == nil, case .unnamed(let file) = target { try? file.close() } }
         do throws(Errno) {
-            if group {
-                // The index entry is the group's upper inode: later copy-ups of its other names link it.
-                try upper.temporaries.createHardLink(from: temporary, to: upper.index, as: indexKey(of: record))
+            try withUpperDirectory(parent) { (parentDirectory) throws(Errno) in
+                if group {
+                    // The index entry is the group's upper inode: later copy-ups of its other names link it.
+                    try link(target, into: upper.index, as: indexKey(of: record))
+                }
+                // A copy-up is not a change of the parent: its times stay as they were (the kernel does the same).
+                let parentStatus = try parentDirectory.status()
+                switch target {
+                case .unnamed(let file):
+                    try file.createHardLink(from: "", to: parentDirectory, as: record.name)
+                case .named(let temporary):
+                    try upper.temporaries.rename(temporary, to: parentDirectory, as: record.name, flags: .noReplace)
+                }
+                try? parentDirectory.setTimes(
+                    access: parentStatus.accessTime, modification: parentStatus.modificationTime)
             }
-            // A copy-up is not a change of the parent: its times stay as they were (the kernel does the same).
-            let parentStatus = try parentDirectory.status()
-            try upper.temporaries.rename(temporary, to: parentDirectory, as: record.name, flags: .noReplace)
-            try? parentDirectory.setTimes(
-                access: parentStatus.accessTime, modification: parentStatus.modificationTime)
         } catch {
-            removeTemporary(temporary)
+            discard(target)
             if group { try? upper.index.remove(at: indexKey(of: record)) }
             throw error
         }
@@ -49,44 +70,97 @@ extension Engine {
         nodes[parent]?.directory?.entries[record.name]?.layer = .upper
     }
 
-    /// Builds the upper copy of a lower object in the work directory and returns its temporary name.
-    private mutating func buildCopy(of record: NodeRecord, withData: Bool, prebuilt: String? = nil) throws(Errno)
-        -> String
+    /// Builds the upper copy of a lower object aside (see `CopyTarget`) and returns it; a `prebuilt`
+    /// target, which already holds the data, only gets the metadata.
+    private mutating func buildCopy(of record: NodeRecord, withData: Bool, prebuilt: CopyTarget? = nil) throws(Errno)
+        -> CopyTarget
     {
         let upper = try upperLayer()
-        let temporary = prebuilt ?? makeTemporaryName()
         let metadataOnly = !withData && record.kind == .regular
+        var built = prebuilt
         do throws(Errno) {
             if record.isDirectory {
                 guard let source = record.lowerStack.first, let status = record.lowerStatus else { throw Errno.ioError }
+                let temporary = makeTemporaryName()
                 try upper.temporaries.createDirectory(at: temporary, permissions: 0o700)
+                built = .named(temporary)
                 try withLowerDirectory(source) { (directory) throws(Errno) in
                     try copyMetadata(from: directory, "", to: upper.temporaries, temporary, status: status, record: record)
                 }
             } else {
                 guard let source = record.lowerObject, let status = record.lowerStatus else { throw Errno.ioError }
                 try withLowerDirectory(source.directory) { (directory) throws(Errno) in
-                    // A prebuilt temporary already holds the data, copied outside the engine lock.
-                    if prebuilt == nil {
-                        try createCopy(
+                    if built == nil {
+                        built = try createCopy(
                             of: source.name, in: directory, status: status, kind: record.kind,
-                            metadataOnly: metadataOnly, at: temporary, in: upper.temporaries)
+                            metadataOnly: metadataOnly)
                     }
+                    guard let built else { throw Errno.ioError }
+                    let (targetDirectory, targetName) = metadataTarget(of: built, in: upper)
                     try copyMetadata(
-                        from: directory, source.name, to: upper.temporaries, temporary, status: status, record: record,
+                        from: directory, source.name, to: targetDirectory, targetName, status: status, record: record,
                         metacopy: metadataOnly)
                 }
             }
         } catch {
-            removeTemporary(temporary)
+            // A prebuilt unnamed file is the caller's to close; a named one goes in any case.
+            if let built, prebuilt == nil || !built.isUnnamed { release(built) }
             throw error
         }
-        return temporary
+        guard let built else { throw Errno.ioError }
+        return built
     }
 
-    private func removeTemporary(_ temporary: String) {
-        guard let upper = layers.upper, let status = try? upper.temporaries.status(at: temporary) else { return }
+    /// Where the `*at` calls reach a copy target: its own descriptor (empty name), or its name in
+    /// the work directory.
+    private func metadataTarget(of target: CopyTarget, in upper: UpperLayer) -> (FileDescriptor, String) {
+        switch target {
+        case .unnamed(let file): return (file, "")
+        case .named(let temporary): return (upper.temporaries, temporary)
+        }
+    }
+
+    /// Gives a copy target a further name (a hard link), leaving the target as it was.
+    private func link(_ target: CopyTarget, into directory: FileDescriptor, as name: String) throws(Errno) {
+        let upper = try upperLayer()
+        switch target {
+        case .unnamed(let file): try file.createHardLink(from: "", to: directory, as: name)
+        case .named(let temporary): try upper.temporaries.createHardLink(from: temporary, to: directory, as: name)
+        }
+    }
+
+    /// Removes a named copy target; an unnamed one vanishes when its descriptor is closed, by its owner.
+    func discard(_ target: CopyTarget) {
+        guard case .named(let temporary) = target, let upper = layers.upper,
+            let status = try? upper.temporaries.status(at: temporary)
+        else { return }
         try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
+    }
+
+    /// Discards a copy target this engine made: removes a named one, closes an unnamed one.
+    private func release(_ target: CopyTarget) {
+        discard(target)
+        if case .unnamed(let file) = target { try? file.close() }
+    }
+
+    /// A new, empty regular file to build a copy in: unnamed where the upper file system can, else
+    /// named in the work directory. Returns the target and a descriptor open for writing, which for a
+    /// named target the caller closes.
+    mutating func makeFileTarget() throws(Errno) -> (target: CopyTarget, file: FileDescriptor) {
+        let upper = try upperLayer()
+        if !unnamedFilesRefused {
+            do {
+                let file = try upper.temporaries.openUnnamedFile(permissions: 0o600)
+                return (.unnamed(file), file)
+            } catch where error == .notSupported || error == .isDirectory || error == .invalidArgument {
+                // No O_TMPFILE on this file system (or kernel): named temporaries from now on.
+                unnamedFilesRefused = true
+            }
+        }
+        let temporary = makeTemporaryName()
+        let file = try upper.temporaries.open(
+            at: temporary, flags: openCreate | openExclusive | openWriteOnly, permissions: 0o600)
+        return (.named(temporary), file)
     }
 
     // MARK: Hard-link groups
@@ -107,14 +181,10 @@ extension Engine {
         guard isLowerHardLinkGroup(record) else { return }
         let upper = try upperLayer()
         let key = indexKey(of: record)
-        let temporary = try buildCopy(of: record, withData: false)
-        do throws(Errno) {
-            try upper.temporaries.createHardLink(from: temporary, to: upper.index, as: key)
-        } catch {
-            removeTemporary(temporary)
-            throw error
-        }
-        removeTemporary(temporary)
+        let target = try buildCopy(of: record, withData: false)
+        // The index link is the group's upper inode; the target itself is not needed any more.
+        defer { release(target) }
+        try link(target, into: upper.index, as: key)
         nodes[id]?.inUpper = true
         nodes[id]?.metacopy = record.kind == .regular
         nodes[id]?.indexKey = key
@@ -165,31 +235,42 @@ extension Engine {
         try? upper.index.setExtendedAttribute(attributes.linkCount, to: Array(value.utf8), at: key)
     }
 
-    /// Creates the object of a copy-up in the work directory: the file with its data (or only its
-    /// size), the symlink with its target, or the device, fifo or socket node.
-    private func createCopy(
-        of name: String, in directory: FileDescriptor, status: FileStatus, kind: FileKind, metadataOnly: Bool,
-        at temporary: String, in work: FileDescriptor
-    ) throws(Errno) {
+    /// Creates the object of a copy-up: the file with its data (or only its size), the symlink with
+    /// its target, or the device, fifo or socket node.
+    private mutating func createCopy(
+        of name: String, in directory: FileDescriptor, status: FileStatus, kind: FileKind, metadataOnly: Bool
+    ) throws(Errno) -> CopyTarget {
+        let upper = try upperLayer()
         switch kind {
         case .regular:
-            let target = try work.open(
-                at: temporary, flags: openCreate | openExclusive | openWriteOnly, permissions: 0o600)
-            defer { try? target.close() }
-            if metadataOnly {
-                try target.truncate(to: status.size)
-            } else {
-                let source = try directory.open(at: name, flags: openReadOnly)
-                defer { try? source.close() }
-                try DataCopy.copy(from: source, to: target, size: status.size)
-                if layers.durability == .synchronous { try target.synchronize() }
+            let (target, file) = try makeFileTarget()
+            defer { if !target.isUnnamed { try? file.close() } }
+            do throws(Errno) {
+                if metadataOnly {
+                    try file.truncate(to: status.size)
+                } else {
+                    let source = try directory.open(at: name, flags: openReadOnly)
+                    defer { try? source.close() }
+                    try DataCopy.copy(from: source, to: file, size: status.size, sparse: status.mayHaveHoles)
+                    if layers.durability == .synchronous { try file.synchronize() }
+                }
+            } catch {
+                discard(target)
+                if target.isUnnamed { try? file.close() }
+                throw error
             }
+            return target
         case .symbolicLink:
-            try work.createSymbolicLink(at: temporary, target: try directory.readSymbolicLink(at: name))
+            let temporary = makeTemporaryName()
+            try upper.temporaries.createSymbolicLink(at: temporary, target: try directory.readSymbolicLink(at: name))
+            return .named(temporary)
         case .directory:
             throw Errno.isDirectory
         default:
-            try work.createNode(at: temporary, mode: kind.modeBits | 0o600, device: status.specialDevice)
+            let temporary = makeTemporaryName()
+            try upper.temporaries.createNode(
+                at: temporary, mode: kind.modeBits | 0o600, device: status.specialDevice)
+            return .named(temporary)
         }
     }
 
@@ -247,7 +328,7 @@ extension Engine {
             try withLowerDirectory(source.directory) { (lowerDirectory) throws(Errno) in
                 let data = try lowerDirectory.open(at: source.name, flags: openReadOnly)
                 defer { try? data.close() }
-                try DataCopy.copy(from: data, to: target, size: min(size, status.size))
+                try DataCopy.copy(from: data, to: target, size: min(size, status.size), sparse: status.mayHaveHoles)
             }
             try target.truncate(to: size)
             if layers.durability == .synchronous { try target.synchronize() }
@@ -257,5 +338,20 @@ extension Engine {
             }
         }
         nodes[record.id]?.metacopy = false
+    }
+}
+
+extension CopyTarget {
+    var isUnnamed: Bool {
+        if case .unnamed = self { return true }
+        return false
+    }
+}
+
+extension UnionFileSystem {
+    /// For tests: builds copy-ups under names in the work directory from now on, as on an upper file
+    /// system without `O_TMPFILE`.
+    func buildCopiesUnderNames() {
+        try? withEngine { (engine) throws(Errno) in engine.unnamedFilesRefused = true }
     }
 }

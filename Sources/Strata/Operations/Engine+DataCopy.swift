@@ -3,13 +3,13 @@
 /// Copying a large file under the lock would stop every lookup of the union for as long as the copy
 /// takes. So an operation that needs a file's data in the upper layer (a write-open, a truncate) first
 /// asks the engine for a plan under the lock, copies the bytes with the lock released — into a
-/// temporary in the work directory, or in place into a metadata-only upper file whose metacopy mark
+/// new copy target (`CopyTarget`), or in place into a metadata-only upper file whose metacopy mark
 /// keeps readers on the lower data meanwhile — and then finishes under the lock. A per-node gate
 /// (`UnionFileSystem.copyUpGates`) makes concurrent copy-ups of one file do the work once.
 struct DataCopyPlan: Sendable {
     enum Work: Sendable {
-        /// A lower file with no upper copy: its data goes into `temporary` in the work directory.
-        case fresh(temporary: String)
+        /// A lower file with no upper copy: its data goes into a new copy target (see `CopyTarget`).
+        case fresh(CopyTarget)
         /// A metadata-only upper file: its data is filled in place.
         case fill
     }
@@ -18,14 +18,16 @@ struct DataCopyPlan: Sendable {
     let work: Work
     /// The lower data, opened read-only.
     let source: FileDescriptor
-    /// `fresh`: the new temporary, open for writing. `fill`: the upper file, open for writing.
+    /// `fresh`: the new copy target, open for writing. `fill`: the upper file, open for writing.
     let target: FileDescriptor
     let size: Int64
+    /// Whether the source may have holes to keep (`FileStatus.mayHaveHoles`).
+    let sparse: Bool
     let durability: Durability
 
     /// Copies the data and syncs it. Runs without the engine lock; closes nothing.
     func copyData() throws(Errno) {
-        try DataCopy.copy(from: source, to: target, size: size)
+        try DataCopy.copy(from: source, to: target, size: size, sparse: sparse)
         if durability == .synchronous { try target.synchronize() }
     }
 
@@ -48,7 +50,7 @@ extension Engine {
     mutating func dataCopyPlan(_ id: NodeID) throws(Errno) -> DataCopyPlan? {
         let record = try record(id)
         guard record.kind == .regular, !record.inUpper || record.metacopy else { return nil }
-        let upper = try upperLayer()
+        _ = try upperLayer()
         guard let source = record.lowerObject, let status = record.lowerStatus else { throw Errno.ioError }
         let data = try withLowerDirectory(source.directory) { (directory) throws(Errno) in
             try directory.open(at: source.name, flags: openReadOnly)
@@ -60,37 +62,34 @@ extension Engine {
                 }
                 let size = min(try target.status().size, status.size)
                 return DataCopyPlan(
-                    node: id, work: .fill, source: data, target: target, size: size, durability: layers.durability)
+                    node: id, work: .fill, source: data, target: target, size: size, sparse: status.mayHaveHoles,
+                    durability: layers.durability)
             }
-            let temporary = makeTemporaryName()
-            let target = try upper.temporaries.open(
-                at: temporary, flags: openCreate | openExclusive | openWriteOnly, permissions: 0o600)
+            let (copyTarget, target) = try makeFileTarget()
             return DataCopyPlan(
-                node: id, work: .fresh(temporary: temporary), source: data, target: target, size: status.size,
-                durability: layers.durability)
+                node: id, work: .fresh(copyTarget), source: data, target: target, size: status.size,
+                sparse: status.mayHaveHoles, durability: layers.durability)
         } catch {
             try? data.close()
             throw error
         }
     }
 
-    /// Completes a copy-up whose data `plan` copied: a fresh copy gets its metadata and is renamed into
-    /// place (parents first); a filled metadata-only file loses its metacopy mark. If another path
+    /// Completes a copy-up whose data `plan` copied: a fresh copy gets its metadata and its name
+    /// (parents first); a filled metadata-only file loses its metacopy mark. If another path
     /// finished the copy-up meanwhile, the prepared data is discarded.
     mutating func finishDataCopy(_ plan: DataCopyPlan) throws(Errno) {
         defer { plan.closeDescriptors() }
-        let upper = try upperLayer()
         let record = try record(plan.node)
         switch plan.work {
-        case .fresh(let temporary):
+        case .fresh(let target):
             guard !record.inUpper else {
                 // Copied up meanwhile (metadata only, say): fill that copy instead, under the lock.
-                try? upper.temporaries.remove(at: temporary)
+                discard(target)
                 try copyUp(plan.node, withData: true)
                 return
             }
-            try plan.target.truncate(to: plan.size)
-            try copyUp(plan.node, withData: true, prebuilt: temporary)
+            try copyUp(plan.node, withData: true, prebuilt: target)
         case .fill:
             guard record.inUpper && record.metacopy else { return }
             try withUpperObject(plan.node) { (directory, name) throws(Errno) in
@@ -105,6 +104,6 @@ extension Engine {
     /// Drops a plan that will not be finished (its copy failed).
     func abandonDataCopy(_ plan: DataCopyPlan) {
         plan.closeDescriptors()
-        if case .fresh(let temporary) = plan.work { try? layers.upper?.temporaries.remove(at: temporary) }
+        if case .fresh(let target) = plan.work { discard(target) }
     }
 }

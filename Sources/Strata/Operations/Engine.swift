@@ -11,6 +11,8 @@ struct Engine {
     var nodesByInode: [UInt64: NodeID] = [:]
     var nextNodeID: UInt64 = 2
     var nextTemporary: UInt64 = 0
+    /// Set once the upper file system refused `O_TMPFILE`: copy-ups then build named temporaries.
+    var unnamedFilesRefused = false
     let attributes: MetadataAttributes
     /// Whether this process may set any owner (copy-up keeps owners only then).
     let isPrivileged: Bool

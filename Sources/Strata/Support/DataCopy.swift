@@ -1,10 +1,15 @@
 /// Moving the bytes of a copy-up: no engine state, so it can run without the engine lock.
 enum DataCopy {
     /// Copies bytes from `source` to `target`, by reflink if the filesystem shares extents, else
-    /// segment by segment over `SEEK_DATA`/`SEEK_HOLE` so holes stay holes.
-    static func copy(from source: FileDescriptor, to target: FileDescriptor, size: Int64) throws(Errno) {
+    /// segment by segment over `SEEK_DATA`/`SEEK_HOLE` so holes stay holes. A source that is not
+    /// `sparse` (its blocks cover its size) is copied as one segment, without asking for holes.
+    static func copy(from source: FileDescriptor, to target: FileDescriptor, size: Int64, sparse: Bool) throws(Errno) {
         guard size > 0 else { return }
         if (try? target.cloneContents(of: source)) != nil { return }
+        guard sparse else {
+            try copyRange(from: source, to: target, start: 0, end: size)
+            return
+        }
         var offset: Int64 = 0
         while offset < size {
             var start = offset
@@ -19,6 +24,7 @@ enum DataCopy {
             try copyRange(from: source, to: target, start: start, end: end)
             offset = end
         }
+        // A hole at the end is not copied: the size makes it.
         try target.truncate(to: size)
     }
 
@@ -42,5 +48,9 @@ enum DataCopy {
             position += copied
         }
     }
+}
 
+extension FileStatus {
+    /// Whether the file can have holes: its allocated blocks do not cover its size.
+    var mayHaveHoles: Bool { blocks * 512 < size }
 }

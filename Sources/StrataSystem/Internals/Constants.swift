@@ -9,8 +9,10 @@ internal let _AT_FDCWD: CInt = cstrata_AT_FDCWD
 internal let _AT_SYMLINK_NOFOLLOW: CInt = cstrata_AT_SYMLINK_NOFOLLOW
 internal let _AT_REMOVEDIR: CInt = cstrata_AT_REMOVEDIR
 internal let _AT_EMPTY_PATH: CInt = cstrata_AT_EMPTY_PATH
+internal let _AT_SYMLINK_FOLLOW: CInt = cstrata_AT_SYMLINK_FOLLOW
 
 internal let _O_RDONLY: CInt = cstrata_O_RDONLY
+internal let _O_WRONLY: CInt = cstrata_O_WRONLY
 internal let _O_CREAT: CInt = cstrata_O_CREAT
 internal let _O_TMPFILE: CInt = cstrata_O_TMPFILE
 internal let _O_PATH: CInt = cstrata_O_PATH
