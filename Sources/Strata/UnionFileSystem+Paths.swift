@@ -4,7 +4,7 @@
 extension UnionFileSystem {
     /// Attributes of the entry at `path`; matches `lstat(2)`.
     public func status(_ path: FilePath) throws(Errno) -> FileStatus {
-        try withEngine { (engine) throws(Errno) in
+        try withEngine(reading: true) { (engine) throws(Errno) in
             let node = try engine.resolve(path)
             return try engine.attributes(of: node)
         }
@@ -12,7 +12,7 @@ extension UnionFileSystem {
 
     /// The merged listing of the directory at `path`, without `.` and `..`.
     public func contentsOfDirectory(_ path: FilePath) throws(Errno) -> [DirectoryEntry] {
-        try withEngine { (engine) throws(Errno) in
+        try withEngine(reading: true) { (engine) throws(Errno) in
             let node = try engine.resolve(path)
             return Array(try engine.directorySnapshot(node).dropFirst(2))
         }
@@ -20,7 +20,7 @@ extension UnionFileSystem {
 
     /// The target of the symlink at `path`; matches `readlink(2)`.
     public func readLink(_ path: FilePath) throws(Errno) -> String {
-        try withEngine { (engine) throws(Errno) in
+        try withEngine(reading: true) { (engine) throws(Errno) in
             let node = try engine.resolve(path)
             return try engine.readLink(node)
         }
@@ -37,7 +37,7 @@ extension UnionFileSystem {
         let flags = access.rawValue | (options.rawValue & (openCreate | openExclusive | openTruncate | openAppend))
         if Engine.opensForWriting(flags) && flags & openExclusive == 0 {
             // An existing file's data comes up first, without the engine lock held during the copy.
-            let existing = try withEngine { (engine) throws(Errno) -> NodeID? in
+            let existing = try withEngine(reading: true) { (engine) throws(Errno) -> NodeID? in
                 let (parent, name) = try engine.resolveParent(path)
                 guard let node = try? engine.lookup(name, in: parent) else { return nil }
                 try engine.validateOpen(node, flags: flags)
@@ -45,7 +45,9 @@ extension UnionFileSystem {
             }
             if let existing { try copyDataUp(existing) }
         }
-        let (node, descriptor) = try withEngine { (engine) throws(Errno) -> (NodeID, FileDescriptor) in
+        // Opening changes no path unless it creates (a copy-up keeps every node where it was).
+        let reading = flags & openCreate == 0
+        let (node, descriptor) = try withEngine(reading: reading) { (engine) throws(Errno) -> (NodeID, FileDescriptor) in
             let (parent, name) = try engine.resolveParent(path)
             if flags & openCreate != 0 {
                 let existing = try engine.entry(name, in: parent)
@@ -160,7 +162,7 @@ extension UnionFileSystem {
 
     /// Matches `lgetxattr(2)`.
     public func extendedAttribute(_ name: String, of path: FilePath) throws(Errno) -> [UInt8] {
-        try withEngine { (engine) throws(Errno) in
+        try withEngine(reading: true) { (engine) throws(Errno) in
             let node = try engine.resolve(path)
             return try engine.extendedAttribute(name, of: node)
         }
@@ -178,7 +180,7 @@ extension UnionFileSystem {
 
     /// Matches `llistxattr(2)`.
     public func extendedAttributeNames(of path: FilePath) throws(Errno) -> [String] {
-        try withEngine { (engine) throws(Errno) in
+        try withEngine(reading: true) { (engine) throws(Errno) in
             let node = try engine.resolve(path)
             return try engine.extendedAttributeNames(of: node)
         }

@@ -80,13 +80,17 @@ public final class UnionFileSystem: Sendable {
         }
     }
 
+    /// Runs `body` on the engine under its lock, as `caller` (by default the request's or the
+    /// union's). Unless the call is `reading` only — it changes nothing a path resolves to — the
+    /// engine's resolved paths are dropped afterwards, whether it succeeded or not.
     func withEngine<Result: Sendable>(
-        as caller: Credentials? = nil, _ body: (inout Engine) throws(Errno) -> Result
+        as caller: Credentials? = nil, reading: Bool = false, _ body: (inout Engine) throws(Errno) -> Result
     ) throws(Errno) -> Result {
         if closed.withLock({ $0 }) { throw Errno.badFileDescriptor }
         let caller = caller ?? RequestContext.caller ?? credentials
         return try engine.withLock { (engine: inout Engine) throws(Errno) -> Result in
             engine.caller = caller
+            defer { if !reading { engine.paths.invalidate() } }
             return try body(&engine)
         }
     }

@@ -8,7 +8,21 @@ extension Engine {
     /// union root, `..` stops at it: `openat2` `RESOLVE_IN_ROOT` semantics); the final component is
     /// followed only with `followFinal`. Throws `ENOENT`, `ENOTDIR`, `ELOOP`, `ENAMETOOLONG`.
     mutating func resolve(_ path: FilePath, followFinal: Bool = false) throws(Errno) -> NodeID {
-        try walk(Self.components(of: path), followFinal: followFinal)
+        let string = path.string
+        guard !followFinal else { return try walk(Self.components(of: string), followFinal: true) }
+        if let cached = paths.lookup(string, by: caller) {
+            guard let node = cached else { throw Errno.noSuchFileOrDirectory }
+            // A node the kernel made the union forget meanwhile is walked to again.
+            if nodes.kind(of: node) != nil { return node }
+        }
+        do {
+            let node = try walk(Self.components(of: string), followFinal: false)
+            paths.remember(string, node, by: caller)
+            return node
+        } catch .noSuchFileOrDirectory {
+            paths.remember(string, nil, by: caller)
+            throw .noSuchFileOrDirectory
+        }
     }
 
     /// Resolves all but the last component of `path` to a directory node and returns it with the last

@@ -11,6 +11,8 @@ struct Engine {
     var nodesByInode: [UInt64: NodeID] = [:]
     var nextNodeID: UInt64 = 2
     var nextTemporary: UInt64 = 0
+    /// Results of the path API's walks, emptied after every call that may change the union.
+    var paths = PathCache()
     /// Set once the upper file system refused `O_TMPFILE`: copy-ups then build named temporaries.
     var unnamedFilesRefused = false
     let attributes: MetadataAttributes
