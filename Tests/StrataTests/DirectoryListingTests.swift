@@ -1,7 +1,8 @@
 import Glibc
-import Strata
 import StrataTestSupport
 import Testing
+
+@testable import Strata
 
 @Suite("merged directory listings")
 struct DirectoryListingTests {
@@ -64,5 +65,32 @@ struct DirectoryListingTests {
         try union.setPermissions("big/bottom9", 0o600)
         let after = try union.directorySnapshot(of: node)
         #expect(after == snapshot.filter { $0.name != "top7" })
+    }
+
+    @Test("listing order placed by slots is the sorted order, and sparse or shared orders fall back to a sort")
+    func placedOrderIsSortedOrder() {
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<200 {
+            var orders: [Int64] = []
+            let ranks = Int.random(in: 1...6, using: &generator)
+            for rank in 0..<ranks {
+                let count = Int.random(in: 0...50, using: &generator)
+                // Some positions removed, as after unlinks; a few rounds far apart (sparse).
+                let stride = round % 10 == 0 ? 100 : 1
+                for position in 0..<count where Bool.random(using: &generator) || rank > 0 {
+                    orders.append(MergedDirectory.order(rank: rank, position: position * stride))
+                }
+            }
+            orders.shuffle(using: &generator)
+            let expected = orders.indices.sorted { orders[$0] < orders[$1] }
+            if let placed = MergedDirectory.placeInOrder(orders) {
+                #expect(placed.map { orders[$0] } == expected.map { orders[$0] })
+            } else {
+                #expect(round % 10 == 0, "only sparse orders are refused")
+            }
+        }
+        let shared = [MergedDirectory.order(rank: 1, position: 3), MergedDirectory.order(rank: 1, position: 3)]
+        #expect(MergedDirectory.placeInOrder(shared) == nil, "two names with one order are never dropped")
+        #expect(MergedDirectory.placeInOrder([]) == [])
     }
 }

@@ -21,6 +21,12 @@ struct LayerDirectory {
         /// a same-layer whiteout hides only the layers below).
         var whiteout: Marker?
         var position: Int
+
+        mutating func fill(kind: FileKind?, inode: UInt64, position: Int) {
+            self.kind = kind
+            self.inode = inode
+            self.position = position
+        }
     }
 
     var entries: [String: Entry] = [:]
@@ -85,11 +91,9 @@ struct LayerDirectory {
                 position += 1
                 continue
             }
-            var entry = result.entries[name] ?? Entry(kind: nil, inode: 0, whiteout: nil, position: position)
-            entry.kind = kind
-            entry.inode = record.inode
-            entry.position = position
-            result.entries[name] = entry
+            // One hash of the name: filled in place (an OCI whiteout of the same layer may be there).
+            result.entries[name, default: Entry(kind: nil, inode: 0, whiteout: nil, position: position)]
+                .fill(kind: kind, inode: record.inode, position: position)
             position += 1
         }
         return result

@@ -15,17 +15,61 @@ struct MergedDirectory {
         (Int64(rank) << 40) | Int64(position)
     }
 
-    /// The names that show with their entries, in listing order.
-    var visibleNames: [(name: String, entry: MergedEntry)] {
-        var visible: [(name: String, entry: MergedEntry)] = []
+    /// What a listing shows of one name.
+    struct Listed {
+        var name: String
+        var kind: FileKind
+        var layer: LayerID
+        /// The inode number in its layer.
+        var inode: UInt64
+    }
+
+    /// The names that show, in listing order. Only what a listing needs is gathered: copying whole
+    /// entries (with their layer arrays) was most of the cost of listing a large directory.
+    var visibleNames: [Listed] {
+        var visible: [Listed] = []
+        var orders: [Int64] = []
         visible.reserveCapacity(entries.count)
-        for (name, entry) in entries where entry.kind != nil { visible.append((name, entry)) }
-        // Sort small (order, position) pairs, then gather: sorting whole entries moves far more memory.
-        var order: [(key: Int64, index: Int)] = []
-        order.reserveCapacity(visible.count)
-        for (index, item) in visible.enumerated() { order.append((item.entry.order, index)) }
-        order.sort { $0.key < $1.key }
-        return order.map { visible[$0.index] }
+        orders.reserveCapacity(entries.count)
+        for (name, entry) in entries {
+            guard let kind = entry.kind else { continue }
+            orders.append(entry.order)
+            visible.append(Listed(name: name, kind: kind, layer: entry.layer, inode: entry.inode))
+        }
+        if let placed = Self.placeInOrder(orders) { return placed.map { visible[$0] } }
+        var sorted = Array(orders.indices)
+        sorted.sort { orders[$0] < orders[$1] }
+        return sorted.map { visible[$0] }
+    }
+
+    /// The indices of `orders` in increasing order, found without sorting: positions are dense within
+    /// each rank (a layer's directory numbers its entries as it reads them), so each order has its own
+    /// slot in a table of about as many slots as entries. Nil when the orders are too sparse for that
+    /// (many names removed since), or two share an order; then a sort decides.
+    static func placeInOrder(_ orders: [Int64]) -> [Int]? {
+        let positionMask: Int64 = (1 << 40) - 1
+        var spans: [Int] = []
+        for order in orders {
+            let rank = Int(order >> 40)
+            let position = Int(order & positionMask)
+            if rank >= spans.count { spans.append(contentsOf: repeatElement(0, count: rank + 1 - spans.count)) }
+            spans[rank] = max(spans[rank], position + 1)
+        }
+        var starts: [Int] = []
+        starts.reserveCapacity(spans.count)
+        var total = 0
+        for span in spans {
+            starts.append(total)
+            total += span
+        }
+        guard total <= 2 * orders.count + 64 else { return nil }
+        var slots = [Int](repeating: -1, count: total)
+        for (index, order) in orders.enumerated() {
+            let slot = starts[Int(order >> 40)] + Int(order & positionMask)
+            guard slots[slot] < 0 else { return nil }
+            slots[slot] = index
+        }
+        return slots.filter { $0 >= 0 }
     }
 
     var isEmpty: Bool { !entries.values.contains { $0.kind != nil } }

@@ -26,6 +26,25 @@ extension Engine {
             var order: Int64
             var mergeLayers: [Int]
             var closed: Bool
+
+            /// Not seen in any layer yet.
+            static let unseen = LowerState(kind: nil, layer: -1, inode: 0, order: 0, mergeLayers: [], closed: false)
+
+            /// Adds the name's entry in the next layer down: the first layer that has it decides
+            /// what shows; directories below merge until a non-directory or a whiteout closes it.
+            mutating func add(_ entry: LayerDirectory.Entry, layer: Int, rank: Int) {
+                let isDirectory = entry.kind == .directory
+                if self.layer < 0 {
+                    self = LowerState(
+                        kind: entry.kind, layer: layer, inode: entry.inode,
+                        order: MergedDirectory.order(rank: rank, position: entry.position),
+                        mergeLayers: isDirectory ? [layer] : [], closed: !isDirectory || entry.whiteout != nil)
+                    return
+                }
+                guard !closed else { return }
+                if isDirectory { mergeLayers.append(layer) }
+                if !isDirectory || entry.whiteout != nil { closed = true }
+            }
         }
         var lowerStates: [String: LowerState] = [:]
         var effectiveStack: [LowerDirectory] = []
@@ -56,18 +75,7 @@ extension Engine {
             for (lower, layerDirectory) in layerDirectories {
                 let rank = LayerID.lower(lower.layer).rank
                 for (name, entry) in layerDirectory.entries {
-                    if let index = lowerStates.index(forKey: name) {
-                        guard !lowerStates.values[index].closed else { continue }
-                        if entry.kind == .directory { lowerStates.values[index].mergeLayers.append(lower.layer) }
-                        if entry.kind != .directory || entry.whiteout != nil { lowerStates.values[index].closed = true }
-                    } else {
-                        let isDirectory = entry.kind == .directory
-                        lowerStates[name] = LowerState(
-                            kind: entry.kind, layer: lower.layer, inode: entry.inode,
-                            order: MergedDirectory.order(rank: rank, position: entry.position),
-                            mergeLayers: isDirectory ? [lower.layer] : [],
-                            closed: !isDirectory || entry.whiteout != nil)
-                    }
+                    lowerStates[name, default: .unseen].add(entry, layer: lower.layer, rank: rank)
                 }
             }
         }

@@ -65,17 +65,16 @@ extension Engine {
             DirectoryEntry(name: "..", inode: parentInode, kind: .directory),
         ]
         entries.reserveCapacity(directory.entries.count + 2)
-        for (name, entry) in directory.visibleNames {
-            guard let kind = entry.kind else { continue }
+        for listed in directory.visibleNames {
             let inode: UInt64
-            if !children.isEmpty, let child = children[name], let childInode = nodes.inode(of: child) {
+            if !children.isEmpty, let child = children[listed.name], let childInode = nodes.inode(of: child) {
                 inode = childInode
-            } else if case .lower(let layer) = entry.layer {
-                inode = layers.unionInode(device: layers.lowerDevice(layer), inode: entry.inode)
+            } else if case .lower(let layer) = listed.layer {
+                inode = layers.unionInode(device: layers.lowerDevice(layer), inode: listed.inode)
             } else {
                 continue
             }
-            entries.append(DirectoryEntry(name: name, inode: inode, kind: kind))
+            entries.append(DirectoryEntry(name: listed.name, inode: inode, kind: listed.kind))
         }
         return entries
     }
