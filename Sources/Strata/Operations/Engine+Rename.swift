@@ -217,8 +217,7 @@ extension Engine {
             swapped.order = source.order
             nodes[oldParent]?.directory?.entries[name] = swapped
             nodes[oldParent]?.children[name] = targetNode
-            nodes[targetNode]?.names.remove(NameLocation(parent: newParent, name: newName))
-            attach(targetNode, to: oldParent, as: name)
+            move(targetNode, from: NameLocation(parent: newParent, name: newName), to: oldParent, as: name)
         } else if source.lowerPresent {
             nodes[oldParent]?.directory?.entries[name] = MergedEntry(
                 kind: nil, layer: .upper, inode: 0, lowerLayer: source.lowerLayer, lowerKind: source.lowerKind,
@@ -231,7 +230,6 @@ extension Engine {
         }
         nodes[newParent]?.directory?.entries[newName] = moved
         nodes[newParent]?.children[newName] = sourceNode
-        nodes[sourceNode]?.names.remove(NameLocation(parent: oldParent, name: name))
-        attach(sourceNode, to: newParent, as: newName)
+        move(sourceNode, from: NameLocation(parent: oldParent, name: name), to: newParent, as: newName)
     }
 }

@@ -123,17 +123,40 @@ struct Engine {
 
     /// Makes `name` in `parent` the name node `id` is reached by, and remembers it among its names.
     mutating func attach(_ id: NodeID, to parent: NodeID, as name: String) {
+        if nodes[id]?.isDirectory == false {
+            let location = NameLocation(parent: parent, name: name)
+            if nodes[id]?.names.isEmpty == false {
+                nodes[id]?.names.insert(location)
+            } else if let current = nodes.parent(of: id), let currentName = nodes.name(of: id),
+                current != parent || currentName != name
+            {
+                // A second name: from now on the set holds them all.
+                nodes[id]?.names = [NameLocation(parent: current, name: currentName), location]
+            }
+        }
         nodes[id]?.parent = parent
         nodes[id]?.name = name
-        if nodes[id]?.isDirectory == false { nodes[id]?.names.insert(NameLocation(parent: parent, name: name)) }
+    }
+
+    /// Moves node `id` from its name `old` to `name` in `parent` (a rename); other names stay.
+    mutating func move(_ id: NodeID, from old: NameLocation, to parent: NodeID, as name: String) {
+        if nodes[id]?.names.isEmpty == false {
+            nodes[id]?.names.remove(old)
+        } else {
+            // Its only name, which `attach` must not keep as a second one.
+            nodes[id]?.parent = nil
+        }
+        attach(id, to: parent, as: name)
     }
 
     /// Forgets that node `id` is reached by `name` in `parent`. If that was its current name, another
     /// known name takes over; a node left with none is released once nobody refers to it.
     mutating func detachName(_ id: NodeID, from parent: NodeID, name: String) {
         guard var record = nodes[id] else { return }
-        record.names.remove(NameLocation(parent: parent, name: name))
-        record.names = record.names.filter { nodes[$0.parent] != nil }
+        if !record.names.isEmpty {
+            record.names.remove(NameLocation(parent: parent, name: name))
+            record.names = record.names.filter { nodes[$0.parent] != nil }
+        }
         if record.parent == parent && record.name == name {
             if let other = record.names.first {
                 record.parent = other.parent
@@ -141,6 +164,11 @@ struct Engine {
             } else {
                 record.parent = nil
             }
+        }
+        if record.names.count == 1, let only = record.names.first, only.parent == record.parent,
+            only.name == record.name
+        {
+            record.names = []
         }
         nodes[id] = record
         if record.parent == nil {
