@@ -181,7 +181,8 @@ struct ReliabilityTests {
 
     /// Mounts the layers with `strata mount -f` (a child process), waits for the mount, runs
     /// `sh -c command sh MERGED` in another child, kills the server with SIGKILL after `delayMilliseconds`,
-    /// (a negative delay: once the command has finished) detaches the dead mount and reaps both children. Returns what `WORK/work` held before recovery.
+    /// (a negative delay: once the command has finished) detaches the dead mount and reaps both children. Returns what
+    /// `WORK/work` held before recovery, and the unnamed files there the server had open when it was killed.
     static func crash(lower: String, upper: String, work: String, merged: String, scratch: String, command: String,
                       delayMilliseconds: Int) throws -> [String] {
         let executable = RealProgramTests.strataExecutable
@@ -210,9 +211,11 @@ struct ReliabilityTests {
         } else if writer?.reap(seconds: 60) == nil {
             throw HarnessError("`\(command)` did not finish within 60 s")
         }
+        // A copy-up in flight builds its file unnamed (O_TMPFILE): only the server's descriptors show it.
+        let unnamed = unnamedFiles(of: server.pid, in: work)
         server.kill()
         guard server.reap(seconds: 10) != nil else { throw HarnessError("the killed server did not exit") }
-        let leftover = temporaries(work) ?? []
+        let leftover = (temporaries(work) ?? []) + unnamed
         guard umount2(merged, Int32(MNT_DETACH)) == 0 || !FUSEMount.isMounted(merged) else {
             throw HarnessError("umount -l \(merged)", errno: errno)
         }
@@ -239,6 +242,17 @@ struct ReliabilityTests {
     }
 
     static func temporaries(_ work: String) -> [String]? { workLeftovers(work) }
+
+    /// The unnamed (`O_TMPFILE`) files in `WORK/work` that process `pid` holds open, as "unnamed N".
+    static func unnamedFiles(of pid: pid_t, in work: String) -> [String] {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        return descriptors.compactMap { descriptor in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(descriptor)"),
+                target.hasPrefix("\(work)/work/#"), target.hasSuffix(" (deleted)")
+            else { return nil }
+            return "unnamed \(descriptor)"
+        }.sorted()
+    }
 
     /// The raw directory: "relative-path kind" lines from lstat, sorted.
     static func rawTree(_ root: String) throws -> [String] {

@@ -17,6 +17,9 @@ struct UpperLayer: Sendable {
     /// `WORK/strata-index`: one entry per copied-up lower hard-link group, named by its origin.
     let index: FileDescriptor
     let whiteouts: SharedWhiteout
+    /// The owner an object made in `temporaries` gets: this process's user, and its group unless the
+    /// directory is set-group-ID. A copy-up whose source has this owner needs no `chown`.
+    let temporaryOwner: (user: UInt32, group: UInt32)
     /// Descriptors of upper directories by node (see `DirectoryCache`).
     let directories = DirectoryCache<NodeID>()
 
@@ -75,6 +78,8 @@ struct UpperLayer: Sendable {
             self.index = try work.open(beneath: Self.indexName, flags: openPathDirectory)
             self.temporaries = opened
             self.whiteouts = SharedWhiteout(temporaries: opened)
+            let status = try opened.status()
+            self.temporaryOwner = (effectiveUserID, status.mode & 0o2000 != 0 ? status.group : effectiveGroupID)
         } catch {
             try? temporaries?.close()
             try? work.close()

@@ -281,10 +281,13 @@ extension Engine {
         from sourceDirectory: FileDescriptor, _ sourceName: String, to targetDirectory: FileDescriptor,
         _ targetName: String, status: FileStatus, record: NodeRecord, metacopy: Bool = false
     ) throws(Errno) {
-        do {
-            try targetDirectory.setOwner(at: targetName, user: status.user, group: status.group)
-        } catch where error == .notPermitted && !isPrivileged {
-            // Rootless: the copy keeps the caller's ownership, as with `cp -a` by a user.
+        let madeBy = layers.upper?.temporaryOwner
+        if madeBy?.user != status.user || madeBy?.group != status.group {
+            do {
+                try targetDirectory.setOwner(at: targetName, user: status.user, group: status.group)
+            } catch where error == .notPermitted && !isPrivileged {
+                // Rootless: the copy keeps the caller's ownership, as with `cp -a` by a user.
+            }
         }
         try copyExtendedAttributes(from: sourceDirectory, sourceName, to: targetDirectory, targetName)
         try targetDirectory.setExtendedAttribute(
