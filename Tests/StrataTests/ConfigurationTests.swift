@@ -44,6 +44,10 @@ struct ConfigurationTests {
         let nested = failure(UnionConfiguration(lowers: [FilePath(lower)], upper: FilePath(upper), work: FilePath(inner)))
         #expect(nested?.code == .invalidOption)
         #expect(nested?.description.contains("inside upperdir") == true)
+        // As the kernel's overlayfs: at most 500 lower layers (merged entries keep layer numbers in 16 bits).
+        let tooMany = failure(UnionConfiguration(lowers: Array(repeating: FilePath(lower), count: 501)))
+        #expect(tooMany?.code == .invalidOption)
+        #expect(tooMany?.description.contains("the limit is 500") == true)
         let missing = failure(UnionConfiguration(lowers: [FilePath("\(directory.path)/absent")]))
         #expect(missing?.code == .invalidLayer)
         #expect(missing?.errno == .noSuchFileOrDirectory)

@@ -16,10 +16,17 @@ struct LayerStack: Sendable {
     let lowerDirectories = DirectoryCache<LowerDirectory>()
 
     static let inodeNamespaceShift: UInt64 = 56
+    /// As the kernel's overlayfs (`OVL_MAX_STACK`); merged entries store layer numbers in 16 bits.
+    static let maximumLowerLayers = 500
 
     init(_ configuration: UnionConfiguration) throws(StrataError) {
         guard !configuration.lowers.isEmpty else {
             throw StrataError(.invalidOption, "at least one lower layer is required")
+        }
+        guard configuration.lowers.count <= Self.maximumLowerLayers else {
+            throw StrataError(
+                .invalidOption,
+                "too many lower layers (\(configuration.lowers.count)); the limit is \(Self.maximumLowerLayers), as the kernel's")
         }
         var lowers: [LowerLayer] = []
         var opened: [FileDescriptor] = []

@@ -76,22 +76,60 @@ struct MergedDirectory {
 }
 
 /// One name of a merged directory.
+///
+/// Stored compactly — layer numbers as 16 bits (a stack has at most a few hundred layers) — because
+/// every name of every directory read is one: 32 bytes instead of 64 is a fifth of what a walked tree
+/// holds.
 struct MergedEntry {
     /// The visible object's type; `nil` when the upper layer whites the name out.
     var kind: FileKind?
-    /// The layer of the visible object, or `.upper` for an upper whiteout.
-    var layer: LayerID
-    /// The object's inode number in its layer (`d_ino`).
-    var inode: UInt64
-    /// The top lower layer that holds a visible object of this name below the upper layer, and its
-    /// type. Removing or renaming away the name must then leave a whiteout.
-    var lowerLayer: Int?
+    /// The top lower layer's object type (see `lowerLayer`).
     var lowerKind: FileKind?
     /// The upper layer holds a whiteout for this name, stored this way.
     var upperWhiteout: LayerDirectory.Marker?
+    /// `layer`: -1 for the upper layer.
+    private var layerCode: Int16
+    /// `lowerLayer`: -1 for none.
+    private var lowerLayerCode: Int16
+    /// The object's inode number in its layer (`d_ino`).
+    var inode: UInt64
+    var order: Int64
     /// For directories: the lower layers whose same-named directory merges under the visible one.
     var mergeLayers: [Int]
-    var order: Int64
 
-    var lowerPresent: Bool { lowerLayer != nil }
+    init(
+        kind: FileKind?, layer: LayerID, inode: UInt64, lowerLayer: Int?, lowerKind: FileKind?,
+        upperWhiteout: LayerDirectory.Marker?, mergeLayers: [Int], order: Int64
+    ) {
+        self.kind = kind
+        self.lowerKind = lowerKind
+        self.upperWhiteout = upperWhiteout
+        self.layerCode = Self.code(of: layer)
+        self.lowerLayerCode = Int16(lowerLayer ?? -1)
+        self.inode = inode
+        self.order = order
+        self.mergeLayers = mergeLayers
+    }
+
+    /// The layer of the visible object, or `.upper` for an upper whiteout.
+    var layer: LayerID {
+        get { layerCode < 0 ? .upper : .lower(Int(layerCode)) }
+        set { layerCode = Self.code(of: newValue) }
+    }
+
+    /// The top lower layer that holds a visible object of this name below the upper layer, and its
+    /// type. Removing or renaming away the name must then leave a whiteout.
+    var lowerLayer: Int? {
+        get { lowerLayerCode < 0 ? nil : Int(lowerLayerCode) }
+        set { lowerLayerCode = Int16(newValue ?? -1) }
+    }
+
+    var lowerPresent: Bool { lowerLayerCode >= 0 }
+
+    private static func code(of layer: LayerID) -> Int16 {
+        switch layer {
+        case .upper: return -1
+        case .lower(let index): return Int16(index)
+        }
+    }
 }
