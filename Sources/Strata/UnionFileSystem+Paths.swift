@@ -156,7 +156,7 @@ extension UnionFileSystem {
         }
         try withEngine { (engine) throws(Errno) in
             let node = try engine.resolve(path)
-            _ = try engine.setAttributes(of: node, changes)
+            try engine.applyAttributes(of: node, changes)
         }
     }
 

@@ -18,6 +18,9 @@ public final class UnionFileSystem: Sendable {
     /// One gate per node whose data is being copied up, taken before the engine lock (lock order:
     /// gate, then engine). A second writer of the same file waits at the gate and finds the work done.
     let copyUpGates = Mutex<[NodeID: CopyUpGate]>([:])
+    /// Files up to this size are copied up under the engine lock when nothing is synced (a fraction of
+    /// a millisecond); larger ones, and every copy that ends in an `fsync`, without it (`DataCopyPlan`).
+    static let lockedCopyLimit: Int64 = 256 << 10
     private let layers: LayerStack
     private let closed = Mutex(false)
 
@@ -57,10 +60,18 @@ public final class UnionFileSystem: Sendable {
 
     deinit { close() }
 
-    /// Brings node `node`'s data into the upper layer, copying the bytes without holding the engine
-    /// lock (see `DataCopyPlan`). Call before an operation that writes the data.
+    /// Brings node `node`'s data into the upper layer, copying the bytes of a large file without
+    /// holding the engine lock (see `DataCopyPlan`). Call before an operation that writes the data.
     func copyDataUp(_ node: NodeID) throws(Errno) {
-        guard try withEngine({ (engine) throws(Errno) in try engine.needsDataCopy(node) }) else { return }
+        let pending = try withEngine(reading: true) { (engine) throws(Errno) -> (size: Int64, synchronous: Bool)? in
+            try engine.pendingDataSize(node).map { ($0, engine.layers.durability == .synchronous) }
+        }
+        guard let pending else { return }
+        if pending.size <= Self.lockedCopyLimit && !pending.synchronous {
+            // Small and not synced: copying under the lock costs less than the plan's three trips through it.
+            try withEngine { (engine) throws(Errno) in try engine.copyUp(node, withData: true) }
+            return
+        }
         let gate = copyUpGates.withLock { (gates: inout [NodeID: CopyUpGate]) -> CopyUpGate in
             if let gate = gates[node] { return gate }
             let gate = CopyUpGate()

@@ -84,6 +84,23 @@ struct CopyUpTests {
         #expect(workLeftovers(stack.layers.work) == [])
     }
 
+    @Test("a chmod that brings an object up gives the copy its new mode, set-user-ID bits kept after the owner",
+          arguments: CopyBuild.allCases)
+    func chmodBringsUpWithItsMode(build: CopyBuild) throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        build.prepare(stack.union)
+        try stack.union.setPermissions("etc/conf", 0o4750)
+        let upper = try #require(stack.upperStatus("etc/conf"))
+        #expect(upper.permissions == 0o4750 && upper.user == 1000 && upper.group == 100)
+        #expect(try stack.union.status("etc/conf").permissions == 0o4750)
+        try stack.union.setPermissions("etc", 0o711)
+        #expect(stack.upperStatus("etc")?.permissions == 0o711)
+        try stack.union.setPermissions("etc/pipe", 0o640)
+        #expect(stack.upperStatus("etc/pipe")?.kind == .fifo && stack.upperStatus("etc/pipe")?.permissions == 0o640)
+        #expect(try stack.read("etc/conf") == "setting=1\n")
+    }
+
     @Test("a chown -R of a large lower tree copies no data")
     func recursiveChownIsCheap() throws {
         let directory = try TemporaryDirectory(prefix: "strata-chown")

@@ -62,14 +62,25 @@ extension Engine {
     /// `AT_SYMLINK_NOFOLLOW`. `EOPNOTSUPP` for a mode change on a symlink, `EISDIR` for a directory
     /// size change, `EINVAL` for a negative size.
     mutating func setAttributes(of id: NodeID, _ changes: AttributeChanges) throws(Errno) -> FileStatus {
+        try applyAttributes(of: id, changes)
+        return try attributes(of: id)
+    }
+
+    /// `setAttributes` without reading the attributes back.
+    mutating func applyAttributes(of id: NodeID, _ changes: AttributeChanges) throws(Errno) {
         try validateAttributeChange(of: id, changes)
+        // A lone mode change that brings the object up gives the copy its new mode directly (an owner
+        // change must come first: it clears set-user-ID bits).
+        let foldsMode = changes.mode != nil && changes.user == nil && changes.group == nil
+            && nodes[id]?.inUpper == false
         // As the kernel's setattr: the name itself comes up (an indexed group gets its upper link).
-        try copyUpName(id, withData: changes.size != nil)
+        try copyUpName(
+            id, withData: changes.size != nil, permissions: foldsMode ? changes.mode.map { $0 & 0o7777 } : nil)
         let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, name) throws(Errno) in
             if changes.user != nil || changes.group != nil {
                 try directory.setOwner(at: name, user: changes.user, group: changes.group)
             }
-            if let mode = changes.mode { try directory.setPermissions(at: name, mode & 0o7777) }
+            if let mode = changes.mode, !foldsMode { try directory.setPermissions(at: name, mode & 0o7777) }
             if let size = changes.size {
                 let file = try directory.open(at: name, flags: openWriteOnly)
                 defer { try? file.close() }
@@ -81,7 +92,6 @@ extension Engine {
             }
         }
         try withUpperObject(id, apply)
-        return try attributes(of: id)
     }
 
     /// The checks of `setAttributes` that come before any copy-up.

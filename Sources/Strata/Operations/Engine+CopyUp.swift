@@ -25,7 +25,9 @@ extension Engine {
     /// already holds the data (copied outside the engine lock); its descriptor stays the caller's.
     ///
     /// Throws `EROFS` without an upper layer, `ENOENT` for a node that lost its name.
-    mutating func copyUp(_ id: NodeID, withData: Bool = false, prebuilt: CopyTarget? = nil) throws(Errno) {
+    mutating func copyUp(
+        _ id: NodeID, withData: Bool = false, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil
+    ) throws(Errno) {
         let record = try record(id)
         if record.inUpper {
             if withData && record.metacopy { try completeMetacopy(record) }
@@ -35,7 +37,7 @@ extension Engine {
         guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
         try copyUp(parent)
         let group = isLowerHardLinkGroup(record)
-        let target = try buildCopy(of: record, withData: withData, prebuilt: prebuilt)
+        let target = try buildCopy(of: record, withData: withData, prebuilt: prebuilt, permissions: permissions)
         defer { if prebuilt == nil, case .unnamed(let file) = target { try? file.close() } }
         do throws(Errno) {
             try withUpperDirectory(parent) { (parentDirectory) throws(Errno) in
@@ -72,9 +74,9 @@ extension Engine {
 
     /// Builds the upper copy of a lower object aside (see `CopyTarget`) and returns it; a `prebuilt`
     /// target, which already holds the data, only gets the metadata.
-    private mutating func buildCopy(of record: NodeRecord, withData: Bool, prebuilt: CopyTarget? = nil) throws(Errno)
-        -> CopyTarget
-    {
+    private mutating func buildCopy(
+        of record: NodeRecord, withData: Bool, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil
+    ) throws(Errno) -> CopyTarget {
         let upper = try upperLayer()
         let metadataOnly = !withData && record.kind == .regular
         var built = prebuilt
@@ -85,7 +87,9 @@ extension Engine {
                 try upper.temporaries.createDirectory(at: temporary, permissions: 0o700)
                 built = .named(temporary)
                 try withLowerDirectory(source) { (directory) throws(Errno) in
-                    try copyMetadata(from: directory, "", to: upper.temporaries, temporary, status: status, record: record)
+                    try copyMetadata(
+                        from: directory, "", to: upper.temporaries, temporary, status: status, record: record,
+                        permissions: permissions)
                 }
             } else {
                 guard let source = record.lowerObject, let status = record.lowerStatus else { throw Errno.ioError }
@@ -99,7 +103,7 @@ extension Engine {
                     let (targetDirectory, targetName) = metadataTarget(of: built, in: upper)
                     try copyMetadata(
                         from: directory, source.name, to: targetDirectory, targetName, status: status, record: record,
-                        metacopy: metadataOnly)
+                        metacopy: metadataOnly, permissions: permissions)
                 }
             }
         } catch {
@@ -196,8 +200,8 @@ extension Engine {
     /// Makes sure the current name of node `id` exists in the upper layer, for operations on the name
     /// itself (rename, link). Metadata and data changes of an indexed group go to its index inode and
     /// need no upper name, as in the kernel; this links one on demand.
-    mutating func copyUpName(_ id: NodeID, withData: Bool = false) throws(Errno) {
-        try copyUp(id, withData: withData)
+    mutating func copyUpName(_ id: NodeID, withData: Bool = false, permissions: UInt32? = nil) throws(Errno) {
+        try copyUp(id, withData: withData, permissions: permissions)
         let record = try record(id)
         guard let key = record.indexKey, let parent = record.parent,
             let entry = nodes[parent]?.directory?.entries[record.name], entry.layer != .upper
@@ -276,10 +280,12 @@ extension Engine {
 
     /// Owner, extended attributes (private ones excluded), the origin and metacopy marks, then mode
     /// and times: the mode comes after the attributes so a read-only object can still be given them,
-    /// and after `chown`, which clears set-user-ID bits.
+    /// and after `chown`, which clears set-user-ID bits. `permissions`, when given, replace the lower
+    /// object's (a chmod that brings the object up sets its mode once).
     func copyMetadata(
         from sourceDirectory: FileDescriptor, _ sourceName: String, to targetDirectory: FileDescriptor,
-        _ targetName: String, status: FileStatus, record: NodeRecord, metacopy: Bool = false
+        _ targetName: String, status: FileStatus, record: NodeRecord, metacopy: Bool = false,
+        permissions: UInt32? = nil
     ) throws(Errno) {
         let madeBy = layers.upper?.temporaryOwner
         if madeBy?.user != status.user || madeBy?.group != status.group {
@@ -293,7 +299,9 @@ extension Engine {
         try targetDirectory.setExtendedAttribute(
             attributes.origin, to: Array(String(record.inode).utf8), at: targetName)
         if metacopy { try targetDirectory.setExtendedAttribute(attributes.metacopy, to: [], at: targetName) }
-        if record.kind != .symbolicLink { try targetDirectory.setPermissions(at: targetName, status.permissions) }
+        if record.kind != .symbolicLink {
+            try targetDirectory.setPermissions(at: targetName, permissions ?? status.permissions)
+        }
         try targetDirectory.setTimes(at: targetName, access: status.accessTime, modification: status.modificationTime)
     }
 

@@ -38,10 +38,12 @@ struct DataCopyPlan: Sendable {
 }
 
 extension Engine {
-    /// Whether node `id` is a regular file whose data is not in the upper layer yet.
-    func needsDataCopy(_ id: NodeID) throws(Errno) -> Bool {
+    /// The size of the lower data node `id` still needs in the upper layer (a regular file not up yet,
+    /// or up as metadata only), or nil when there is none to copy.
+    func pendingDataSize(_ id: NodeID) throws(Errno) -> Int64? {
         let record = try record(id)
-        return record.kind == .regular && (!record.inUpper || record.metacopy) && layers.upper != nil
+        guard record.kind == .regular && (!record.inUpper || record.metacopy) && layers.upper != nil else { return nil }
+        return record.lowerStatus?.size ?? 0
     }
 
     /// What copying node `id`'s data up involves, or nil when its data is already in the upper layer
