@@ -90,21 +90,25 @@ struct DirectoryListing: Sendable {
     let cookies: [UInt64]
 
     init(_ snapshot: [DirectoryEntry]) {
-        var named: [(cookie: UInt64, entry: DirectoryEntry)] = []
+        // Sort small (cookie, index) keys, then gather: sorting whole entries moves far more memory.
+        var named: [(cookie: UInt64, index: Int)] = []
         named.reserveCapacity(snapshot.count)
         var entries: [DirectoryEntry] = []
         entries.reserveCapacity(snapshot.count)
-        for entry in snapshot {
-            if entry.name != "." && entry.name != ".." { named.append((Self.cookie(of: entry.name), entry)) }
+        for (index, entry) in snapshot.enumerated() where entry.name != "." && entry.name != ".." {
+            named.append((Self.cookie(of: entry.name), index))
         }
         if let dot = snapshot.first(where: { $0.name == "." }) { entries.append(dot) }
         if let dotDot = snapshot.first(where: { $0.name == ".." }) { entries.append(dotDot) }
-        named.sort { $0.cookie != $1.cookie ? $0.cookie < $1.cookie : $0.entry.name < $1.entry.name }
+        named.sort {
+            $0.cookie != $1.cookie ? $0.cookie < $1.cookie : snapshot[$0.index].name < snapshot[$1.index].name
+        }
         var cookies = entries.indices.map { UInt64($0) + 1 }  // `.` → 1, `..` → 2
+        cookies.reserveCapacity(snapshot.count)
         var previous: UInt64 = 2
-        for (cookie, entry) in named {
+        for (cookie, index) in named {
             let unique = max(cookie, previous + 1)
-            entries.append(entry)
+            entries.append(snapshot[index])
             cookies.append(unique)
             previous = unique
         }
