@@ -133,3 +133,43 @@ struct MergedEntry {
         }
     }
 }
+
+extension MergedEntry {
+    /// A name no layer has shown yet (an order no layer gives).
+    static let unseen = MergedEntry(
+        kind: nil, layer: .upper, inode: 0, lowerLayer: nil, lowerKind: nil, upperWhiteout: nil, mergeLayers: [],
+        order: -1)
+}
+
+/// Merges the lower layers' entries of one directory, top layer first, into merged entries: the first
+/// layer that has a name decides what shows; directories below it merge until a non-directory or a
+/// whiteout closes the name.
+struct LowerMerge {
+    /// Names whose top lower copy is a whiteout: they must not show.
+    private(set) var hidden: [String] = []
+    /// Visible directories that lower layers may no longer merge into (few: a same-layer OCI whiteout,
+    /// or a non-directory below).
+    private var closed: Set<String> = []
+
+    mutating func add(
+        _ entry: LayerDirectory.Entry, named name: String, layer: Int, rank: Int, to merged: inout MergedEntry
+    ) {
+        let isDirectory = entry.kind == .directory
+        if merged.order < 0 {
+            merged = MergedEntry(
+                kind: entry.kind, layer: .lower(layer), inode: entry.inode, lowerLayer: layer, lowerKind: entry.kind,
+                upperWhiteout: nil, mergeLayers: isDirectory ? [layer] : [],
+                order: MergedDirectory.order(rank: rank, position: entry.position))
+            if entry.kind == nil {
+                hidden.append(name)
+            } else if isDirectory && entry.whiteout != nil {
+                closed.insert(name)
+            }
+            return
+        }
+        // Only a visible directory still open takes more from below.
+        guard merged.kind == .directory, closed.isEmpty || !closed.contains(name) else { return }
+        if isDirectory { merged.mergeLayers.append(layer) }
+        if !isDirectory || entry.whiteout != nil { closed.insert(name) }
+    }
+}

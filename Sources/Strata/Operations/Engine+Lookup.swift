@@ -19,34 +19,7 @@ extension Engine {
             upperDirectory = try LayerDirectory.read(path, in: upper.root)
         }
 
-        struct LowerState {
-            var kind: FileKind?
-            var layer: Int
-            var inode: UInt64
-            var order: Int64
-            var mergeLayers: [Int]
-            var closed: Bool
-
-            /// Not seen in any layer yet.
-            static let unseen = LowerState(kind: nil, layer: -1, inode: 0, order: 0, mergeLayers: [], closed: false)
-
-            /// Adds the name's entry in the next layer down: the first layer that has it decides
-            /// what shows; directories below merge until a non-directory or a whiteout closes it.
-            mutating func add(_ entry: LayerDirectory.Entry, layer: Int, rank: Int) {
-                let isDirectory = entry.kind == .directory
-                if self.layer < 0 {
-                    self = LowerState(
-                        kind: entry.kind, layer: layer, inode: entry.inode,
-                        order: MergedDirectory.order(rank: rank, position: entry.position),
-                        mergeLayers: isDirectory ? [layer] : [], closed: !isDirectory || entry.whiteout != nil)
-                    return
-                }
-                guard !closed else { return }
-                if isDirectory { mergeLayers.append(layer) }
-                if !isDirectory || entry.whiteout != nil { closed = true }
-            }
-        }
-        var lowerStates: [String: LowerState] = [:]
+        var merged = MergedDirectory()
         var effectiveStack: [LowerDirectory] = []
         if !(upperDirectory?.isOpaque ?? false) {
             // The stack is finished here, where each layer's directory is read anyway: it ends after an
@@ -70,37 +43,34 @@ extension Engine {
                     pending = resolveRedirect(redirect, parent: parentSite, below: lower.layer)[...]
                 }
             }
-            // Sized once for the largest possible merge: growing rehashes every name at each step.
-            lowerStates.reserveCapacity(layerDirectories.reduce(0) { $0 + $1.directory.entries.count })
+            // Straight into the merged table, one hash of each name per layer; sized once for the
+            // largest possible merge (growing rehashes every name at each step).
+            merged.entries.reserveCapacity(
+                layerDirectories.reduce(upperDirectory?.entries.count ?? 0) { $0 + $1.directory.entries.count })
+            var merge = LowerMerge()
             for (lower, layerDirectory) in layerDirectories {
                 let rank = LayerID.lower(lower.layer).rank
                 for (name, entry) in layerDirectory.entries {
-                    lowerStates[name, default: .unseen].add(entry, layer: lower.layer, rank: rank)
+                    merge.add(
+                        entry, named: name, layer: lower.layer, rank: rank, to: &merged.entries[name, default: .unseen])
                 }
             }
+            // A name whose top lower copy is a whiteout does not show (nor merge).
+            for name in merge.hidden { merged.entries[name] = nil }
         }
         record.lowerStack = effectiveStack
 
-        var merged = MergedDirectory()
-        merged.entries.reserveCapacity(lowerStates.count + (upperDirectory?.entries.count ?? 0))
         if let upperDirectory {
             for (name, entry) in upperDirectory.entries {
-                let lower = lowerStates[name].flatMap { $0.kind == nil ? nil : $0 }
+                let lower = merged.entries[name]
                 let merges = entry.kind == .directory && entry.whiteout == nil && lower?.kind == .directory
                 merged.entries[name] = MergedEntry(
                     kind: entry.kind, layer: .upper, inode: entry.inode,
-                    lowerLayer: lower?.layer, lowerKind: lower?.kind, upperWhiteout: entry.whiteout,
+                    lowerLayer: lower?.lowerLayer, lowerKind: lower?.kind, upperWhiteout: entry.whiteout,
                     mergeLayers: merges ? lower?.mergeLayers ?? [] : [],
                     order: MergedDirectory.order(rank: 0, position: entry.position))
                 merged.nextUpperOrder = max(merged.nextUpperOrder, Int64(entry.position) + 1)
             }
-        }
-        for (name, state) in lowerStates where upperDirectory == nil || merged.entries[name] == nil {
-            guard let kind = state.kind else { continue }
-            merged.entries[name] = MergedEntry(
-                kind: kind, layer: .lower(state.layer), inode: state.inode,
-                lowerLayer: state.layer, lowerKind: kind, upperWhiteout: nil,
-                mergeLayers: state.mergeLayers, order: state.order)
         }
         record.directory = merged
         nodes[id] = record
