@@ -72,6 +72,13 @@ extension Engine {
                 merged.nextUpperOrder = max(merged.nextUpperOrder, Int64(entry.position) + 1)
             }
         }
+        // Names repeated across layers (directories present in several) leave the table sized for more
+        // than it holds, for as long as the node lives: a compact copy costs one pass over few names.
+        if merged.entries.capacity > 4 * merged.entries.count + 16 {
+            var compact = [String: MergedEntry](minimumCapacity: merged.entries.count)
+            for (name, entry) in merged.entries { compact[name] = entry }
+            merged.entries = compact
+        }
         record.directory = merged
         nodes[id] = record
     }
