@@ -101,6 +101,28 @@ struct CopyUpTests {
         #expect(try stack.read("etc/conf") == "setting=1\n")
     }
 
+    @Test("in a set-group-ID work directory a copy still gets its lower group", arguments: CopyBuild.allCases)
+    func setGroupIDWorkDirectory(build: CopyBuild) throws {
+        let directory = try TemporaryDirectory(prefix: "strata-sgid")
+        defer { try? directory.remove() }
+        let layers = try LayerFixture(lowers: [Layer([.file("f", "data", uid: 0, gid: 0), .file("g", "meta", uid: 0, gid: 0)])])
+            .build(in: directory.path)
+        // New objects in WORK/work would take group 4242, not the creating process's group 0.
+        #expect(chown(layers.work, 0, 4242) == 0 && chmod(layers.work, 0o2755) == 0)
+        let union = try UnionFileSystem(UnionConfiguration(
+            lowers: [FilePath(layers.lowers[0])], upper: FilePath(layers.upper), work: FilePath(layers.work)))
+        defer { union.close() }
+        build.prepare(union)
+        try union.setPermissions("g", 0o600)
+        let file = try union.open("f", .writeOnly, options: .append)
+        _ = try file.write(Array("!".utf8), at: 0)
+        file.close()
+        var info = stat()
+        for name in ["f", "g"] {
+            #expect(lstat("\(layers.upper)/\(name)", &info) == 0 && info.st_gid == 0, "\(name) keeps group 0")
+        }
+    }
+
     @Test("a chown -R of a large lower tree copies no data")
     func recursiveChownIsCheap() throws {
         let directory = try TemporaryDirectory(prefix: "strata-chown")

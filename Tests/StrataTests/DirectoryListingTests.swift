@@ -93,4 +93,20 @@ struct DirectoryListingTests {
         #expect(MergedDirectory.placeInOrder(shared) == nil, "two names with one order are never dropped")
         #expect(MergedDirectory.placeInOrder([]) == [])
     }
+
+    @Test("a merged table left far too large by names repeated in every layer is compacted")
+    func repeatedNamesLeaveACompactTable() throws {
+        let names = (0..<40).map { "d\($0)" }
+        let layer = Layer(names.map { FixtureEntry.directory("top/\($0)") })
+        let stack = try Stack(LayerFixture(lowers: Array(repeating: layer, count: 8)))
+        defer { stack.close() }
+        #expect(try stack.union.contentsOfDirectory("top").count == 40)
+        let (count, capacity) = try stack.union.withEngine { (engine) throws(Errno) -> (Int, Int) in
+            let node = try engine.resolve("top")
+            let entries = engine.nodes[node]?.directory?.entries ?? [:]
+            return (entries.count, entries.capacity)
+        }
+        #expect(count == 40)
+        #expect(capacity <= 4 * count + 16, "sized for 320 layer entries, holding 40 names: \(capacity)")
+    }
 }

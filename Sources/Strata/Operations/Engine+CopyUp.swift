@@ -259,8 +259,7 @@ extension Engine {
                     if layers.durability == .synchronous { try file.synchronize() }
                 }
             } catch {
-                discard(target)
-                if target.isUnnamed { try? file.close() }
+                release(target)
                 throw error
             }
             return target
