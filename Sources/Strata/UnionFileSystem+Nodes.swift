@@ -20,29 +20,36 @@ extension UnionFileSystem {
     /// Drops `count` kernel references; a node nobody refers to is released, named or not (a later
     /// lookup reads it again from the layers, with the same inode number). Serves FUSE `FORGET`.
     public func forget(_ node: NodeID, count: UInt64) {
-        _ = try? withEngine { (engine) throws(Errno) in
-            guard node != .root, let record = engine.nodes[node] else { return }
+        let released = (try? withEngine { (engine) throws(Errno) -> Bool in
+            guard node != .root, let record = engine.nodes[node] else { return false }
             let remaining = record.lookups > count ? record.lookups - count : 0
             engine.nodes[node]?.lookups = remaining
-            guard remaining == 0 else { return }
+            guard remaining == 0 else { return false }
             if record.parent == nil { engine.forgetUnreferenced(node) } else { engine.releaseNamed(node) }
-        }
+            return true
+        }) ?? false
+        // No open file refers to a node the kernel forgot: its data descriptor (kept or cached) goes.
+        if released { dataFiles.withLock { $0.drop(node) } }
     }
 
     /// Serves FUSE `GETATTR`.
+    /// A removed file whose data is kept (`keepsDataOfRemovedFiles`) answers from that data.
     public func attributes(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> FileStatus {
-        try withEngine(as: caller) { (engine) throws(Errno) in try engine.attributes(of: node) }
+        if let kept = keptData(node), isRemovedFile(node) { return try keptAttributes(of: node, kept) }
+        return try withEngine(as: caller) { (engine) throws(Errno) in try engine.attributes(of: node) }
     }
 
     /// Serves FUSE `SETATTR`.
     public func setAttributes(of node: NodeID, _ changes: AttributeChanges,
         as caller: Credentials? = nil) throws(Errno) -> FileStatus {
+        if isRemovedFile(node) { return try setKeptAttributes(of: node, changes) }
         if changes.size != nil {
             try withEngine(as: caller) { (engine) throws(Errno) in
                 try engine.validateAttributeChange(of: node, changes)
             }
             try copyDataUp(node)
         }
+        defer { if changes.size != nil { dataChanged(node) } }
         return try withEngine(as: caller) { (engine) throws(Errno) in try engine.setAttributes(of: node, changes) }
     }
 
@@ -137,18 +144,29 @@ extension UnionFileSystem {
     /// Serves FUSE `UNLINK` (`directory: false`) and `RMDIR` (`directory: true`).
     public func remove(_ name: String, in parent: NodeID, directory: Bool,
         as caller: Credentials? = nil) throws(Errno) {
-        try withEngine(as: caller) { (engine) throws(Errno) in
+        let keeping = !directory && keepsDataOfRemovedFiles
+        let opened = try withEngine(as: caller) { (engine) throws(Errno) in
+            let opened = keeping ? openDataBeforeRemoval(name, in: parent, engine: &engine) : nil
             try engine.remove(name, in: parent, directory: directory)
+            return opened
         }
+        keepData(opened)
     }
 
     /// Serves FUSE `RENAME` and `RENAME2`.
     public func rename(
         _ name: String, in parent: NodeID, to newName: String, in newParent: NodeID, flags: RenameFlags = []
     , as caller: Credentials? = nil) throws(Errno) {
-        try withEngine(as: caller) { (engine) throws(Errno) in
+        // A file the rename replaces is removed like an unlinked one.
+        let keeping = keepsDataOfRemovedFiles && !flags.contains(.exchange)
+        let opened = try withEngine(as: caller) { (engine) throws(Errno) in
+            let replaced = engine.nodes.child(newName, of: newParent)
+            let opened = keeping && replaced != engine.nodes.child(name, of: parent)
+                ? openDataBeforeRemoval(newName, in: newParent, engine: &engine) : nil
             try engine.rename(name, in: parent, to: newName, in: newParent, flags: flags)
+            return opened
         }
+        keepData(opened)
     }
 
     /// Checks that `node` is a directory the caller may list (`ENOTDIR`, `EACCES`), reading its

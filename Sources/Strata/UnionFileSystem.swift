@@ -21,6 +21,9 @@ public final class UnionFileSystem: Sendable {
     /// Files up to this size are copied up under the engine lock when nothing is synced (a fraction of
     /// a millisecond); larger ones, and every copy that ends in an `fsync`, without it (`DataCopyPlan`).
     static let lockedCopyLimit: Int64 = 256 << 10
+    /// The descriptors `dataFile(of:writing:)` serves, by node. Lock order: never taken around the engine lock.
+    let dataFiles = Mutex(DataFiles())
+    let keepsRemovedData = Atomic<Bool>(false)
     private let layers: LayerStack
     private let closed = Mutex(false)
 
@@ -55,7 +58,10 @@ public final class UnionFileSystem: Sendable {
             defer { closed = true }
             return closed
         }
-        if !wasClosed { layers.close() }
+        if !wasClosed {
+            dataFiles.withLock { $0.removeAll() }
+            layers.close()
+        }
     }
 
     deinit { close() }

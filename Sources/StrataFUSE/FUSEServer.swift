@@ -21,6 +21,9 @@ public final class FUSEServer: @unchecked Sendable {
     /// Set at `INIT` when the kernel lets `OPENDIR` go unanswered and the kernel checks permissions:
     /// directories are then listed without a handle (no `OPENDIR`/`RELEASEDIR` round trips).
     let listsWithoutOpening = Atomic<Bool>(false)
+    /// Set at `INIT` when the kernel lets `OPEN` go unanswered and the kernel checks permissions (and
+    /// copy-up is at the first write): files are then read and written by node (`UnionFileSystem.dataFile`).
+    let filesWithoutOpening = Atomic<Bool>(false)
     /// `struct fuse_session *`, set once by `init` (the userdata it carries is `self`).
     private var session: OpaquePointer!
     private let state = Mutex(State.mounted)

@@ -35,6 +35,15 @@ public struct MountOptions: Sendable, Hashable {
     /// Let the kernel cache writes and send them later (`writeback_cache`): faster small writes, at the
     /// price of mtimes set by the kernel and data reaching the upper layer only at flush or sync.
     public var writebackCache = false
+    /// When a lower file comes up for a write (`copyup=`): `.write` (the default) at its first write or
+    /// truncation, with opens answered by the kernel alone; `.open` at an open for writing, as overlayfs
+    /// does, at the price of an `OPEN` round trip per open.
+    public var copyUp = CopyUpPoint.write
+
+    /// When `strata mount` copies a lower file up for writing.
+    public enum CopyUpPoint: String, Sendable, Hashable {
+        case write, open
+    }
 
     public init(
         union: UnionConfiguration, allowOther: Bool = false, allowRoot: Bool = false,
@@ -76,6 +85,7 @@ public struct MountOptions: Sendable, Hashable {
         var passThrough: [String] = []
         var entryTimeout = Self.defaultTimeout
         var attributeTimeout = Self.defaultTimeout
+        var copyUp = CopyUpPoint.write
         for text in options {
             for option in try OverlayOptionSyntax.split(text, separator: ",") where !option.isEmpty {
                 let (key, value) = OverlayOptionSyntax.keyValue(option)
@@ -92,6 +102,11 @@ public struct MountOptions: Sendable, Hashable {
                     "writeback_cache":
                     guard value == nil else { throw StrataError(.invalidOption, "option '\(key)' takes no value") }
                     flags.insert(key)
+                case "copyup":
+                    guard let value, let point = CopyUpPoint(rawValue: value) else {
+                        throw StrataError(.invalidOption, "option 'copyup' is 'write' or 'open', not '\(value ?? "")'")
+                    }
+                    copyUp = point
                 case "entry_timeout", "attr_timeout", "timeout":
                     guard let value, let seconds = Double(value), seconds >= 0, seconds.isFinite else {
                         throw StrataError(.invalidOption, "option '\(key)' needs a number of seconds, not '\(value ?? "")'")
@@ -147,6 +162,7 @@ public struct MountOptions: Sendable, Hashable {
             readOnly: flags.contains("ro") || union.upper == nil, passThrough: passThrough,
             entryTimeout: entryTimeout, attributeTimeout: attributeTimeout, debug: debug)
         self.writebackCache = flags.contains("writeback_cache")
+        self.copyUp = copyUp
         if writebackCache && readOnly {
             throw StrataError(.invalidOption, "option 'writeback_cache' needs a writable union (an upperdir, not 'ro')")
         }

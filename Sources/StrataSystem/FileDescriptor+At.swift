@@ -203,8 +203,9 @@ extension FileDescriptor {
   /// `EROFS`.
   ///
   /// The corresponding C function is `openat` with `O_TMPFILE`.
-  public func openUnnamedFile(permissions: UInt32) throws(Errno) -> FileDescriptor {
-    try open(at: ".", flags: _O_TMPFILE | _O_WRONLY, permissions: permissions)
+  /// It is open for writing only, or with `readable` for reading too.
+  public func openUnnamedFile(permissions: UInt32, readable: Bool = false) throws(Errno) -> FileDescriptor {
+    try open(at: ".", flags: _O_TMPFILE | (readable ? _O_RDWR : _O_WRONLY), permissions: permissions)
   }
 
   /// Renames the entry `name` of this directory to `newName` in `directory`,

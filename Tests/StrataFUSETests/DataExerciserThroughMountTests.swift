@@ -26,6 +26,13 @@ struct DataExerciserThroughMountTests {
         try run(seed: ExerciserEnvironment.seeds[0] &+ 100, extraOptions: ",writeback_cache")
     }
 
+    /// With `copyup=open` the server answers every OPEN and serves data through the handles it gave out
+    /// (the default reads and writes by node).
+    @Test("the same through a mount with copyup=open", .timeLimit(.minutes(3)))
+    func exerciserCopyUpAtOpen() throws {
+        try run(seed: ExerciserEnvironment.seeds[0] &+ 200, extraOptions: ",copyup=open")
+    }
+
     func run(seed: UInt64, extraOptions: String) throws {
         let directory = try TemporaryDirectory(prefix: "strata-fsx-mount")
         defer { try? directory.remove() }

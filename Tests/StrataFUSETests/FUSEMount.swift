@@ -22,11 +22,15 @@ final class FUSEMount: Sendable {
     }
 
     /// Mounts one built copy of a fixture.
-    convenience init(layers: BuiltLayers, at mountPoint: String, timeout: Double = 1) throws {
+    convenience init(
+        layers: BuiltLayers, at mountPoint: String, timeout: Double = 1, copyUp: MountOptions.CopyUpPoint = .write
+    ) throws {
         var configuration = UnionConfiguration(
             lowers: layers.lowers.map { FilePath($0) }, upper: FilePath(layers.upper), work: FilePath(layers.work))
         configuration.whiteoutFormat = .overlay
-        try self.init(MountOptions(union: configuration, entryTimeout: timeout, attributeTimeout: timeout), at: mountPoint)
+        var options = MountOptions(union: configuration, entryTimeout: timeout, attributeTimeout: timeout)
+        options.copyUp = copyUp
+        try self.init(options, at: mountPoint)
     }
 
     /// Unmounts and waits for the server to release everything; a second call does nothing.
@@ -81,13 +85,16 @@ final class FUSEMount: Sendable {
 
 extension KernelBackend {
     /// A backend running plain syscalls on a `strata` FUSE mount of each fixture copy at `scratch/merged`.
-    static func strataFUSE(timeout: Double = 1, name: String = "strata-fuse") -> BackendFactory {
+    /// `copyUp: .open` copies up at an open for writing, as the kernel does (the default, at the first write).
+    static func strataFUSE(
+        timeout: Double = 1, name: String = "strata-fuse", copyUp: MountOptions.CopyUpPoint = .write
+    ) -> BackendFactory {
         BackendFactory(name: name) { layers, scratch throws(HarnessError) in
             let mountPoint = "\(scratch)/merged"
             guard mkdir(mountPoint, 0o755) == 0 else { throw HarnessError("mkdir \(mountPoint)", errno: errno) }
             let mount: FUSEMount
             do {
-                mount = try FUSEMount(layers: layers, at: mountPoint, timeout: timeout)
+                mount = try FUSEMount(layers: layers, at: mountPoint, timeout: timeout, copyUp: copyUp)
             } catch {
                 throw HarnessError("strata FUSE mount at \(mountPoint): \(error)")
             }

@@ -15,6 +15,13 @@ struct OptionTests {
         #expect(options.kernelOptions.contains("subtype=strata"))
     }
 
+    @Test("copyup= chooses when a lower file comes up for writing: at the first write (default) or at the open")
+    func copyUpPoint() throws {
+        #expect(try MountOptions(options: ["lowerdir=/a"]).copyUp == .write)
+        #expect(try MountOptions(options: ["lowerdir=/a,copyup=open"]).copyUp == .open)
+        #expect(try MountOptions(options: ["lowerdir=/a,copyup=write"]).copyUp == .write)
+    }
+
     @Test("readable flags")
     func flags() throws {
         let options = try MountOptions(options: ["volatile"], lowers: ["/a,b", "/c"], upper: "/u", work: "/w")
@@ -55,6 +62,8 @@ struct OptionTests {
         ("lowerdir=/a,nosuid,suid", "suid"),
         ("lowerdir=/a,default_permissions,no_default_permissions", "default_permissions"),
         ("lowerdir=/a,timeout=x", "timeout"),
+        ("lowerdir=/a,copyup=close", "copyup"),
+        ("lowerdir=/a,copyup", "copyup"),
     ])
     func refused(option: String, named: String) {
         do {

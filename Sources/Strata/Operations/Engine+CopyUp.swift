@@ -167,6 +167,24 @@ extension Engine {
         return (.named(temporary), file)
     }
 
+    /// A new regular file without a name in the upper file system, open for reading and writing: the
+    /// copy of a removed file's data (a named temporary loses its name at once where `O_TMPFILE` fails).
+    mutating func makeReadableUnnamedFile(permissions: UInt32) throws(Errno) -> FileDescriptor {
+        let upper = try upperLayer()
+        if !unnamedFilesRefused {
+            do {
+                return try upper.temporaries.openUnnamedFile(permissions: permissions, readable: true)
+            } catch where error == .notSupported || error == .isDirectory || error == .invalidArgument {
+                unnamedFilesRefused = true
+            }
+        }
+        let temporary = makeTemporaryName()
+        let file = try upper.temporaries.open(
+            at: temporary, flags: openCreate | openExclusive | openReadWrite, permissions: permissions)
+        try? upper.temporaries.remove(at: temporary)
+        return file
+    }
+
     // MARK: Hard-link groups
 
     /// A non-directory that a lower layer holds under several names: its names must stay one inode

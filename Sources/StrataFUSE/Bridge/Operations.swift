@@ -34,15 +34,15 @@ enum Operations {
         }
         operations.link = { request, node, newParent, newName in unsafe Operations.link(request, node, newParent, newName) }
         operations.open = { request, node, info in unsafe Operations.open(request, node, info) }
-        operations.read = { request, _, size, offset, info in unsafe Operations.read(request, size, offset, info) }
-        operations.write = { request, _, buffer, size, offset, info in
-            unsafe Operations.write(request, buffer, size, offset, info)
+        operations.read = { request, node, size, offset, info in unsafe Operations.read(request, node, size, offset, info) }
+        operations.write = { request, node, buffer, size, offset, info in
+            unsafe Operations.write(request, node, buffer, size, offset, info)
         }
         // No FLUSH: the first one is answered ENOSYS by libfuse and the kernel stops sending it, which
         // saves a round trip per close (nothing is buffered here; the kernel still writes back its
         // dirty pages at close under writeback_cache).
         operations.release = { request, _, info in unsafe Operations.release(request, info) }
-        operations.fsync = { request, _, dataOnly, info in unsafe Operations.synchronize(request, dataOnly, info) }
+        operations.fsync = { request, node, dataOnly, info in unsafe Operations.synchronize(request, node, dataOnly, info) }
         operations.opendir = { request, node, info in unsafe Operations.openDirectory(request, node, info) }
         operations.readdir = { request, node, size, offset, info in
             unsafe Operations.readDirectory(request, node, size, offset, info, plus: false)
@@ -61,13 +61,13 @@ enum Operations {
         operations.removexattr = { request, node, name in unsafe Operations.removeExtendedAttribute(request, node, name) }
         operations.access = { request, node, _ in unsafe Operations.access(request, node) }
         operations.create = { request, parent, name, mode, info in unsafe Operations.create(request, parent, name, mode, info) }
-        operations.fallocate = { request, _, mode, offset, length, info in
-            unsafe Operations.allocate(request, mode, offset, length, info)
+        operations.fallocate = { request, node, mode, offset, length, info in
+            unsafe Operations.allocate(request, node, mode, offset, length, info)
         }
-        operations.copy_file_range = { request, _, sourceOffset, source, _, offset, target, length, flags in
-            unsafe Operations.copyRange(request, source, sourceOffset, target, offset, length, flags)
+        operations.copy_file_range = { request, sourceNode, sourceOffset, source, node, offset, target, length, flags in
+            unsafe Operations.copyRange(request, sourceNode, source, sourceOffset, node, target, offset, length, flags)
         }
-        operations.lseek = { request, _, offset, whence, info in unsafe Operations.seek(request, offset, whence, info) }
+        operations.lseek = { request, node, offset, whence, info in unsafe Operations.seek(request, node, offset, whence, info) }
         operations.destroy = { _ in }
         return operations
     }
@@ -165,11 +165,22 @@ enum Operations {
         return adjusted
     }
 
-    private static func descriptor(_ server: FUSEServer, _ info: UnsafeMutablePointer<fuse_file_info>?) throws(Errno) -> FileDescriptor {
-        guard let handle = unsafe info?.pointee.fh, let descriptor = server.files.descriptor(handle) else {
-            throw Errno.badFileDescriptor
+    /// The descriptor a file request works on: its handle's, or — for a file the kernel opened without
+    /// an `OPEN` (handle 0) — the node's data file, kept alive by `DataFile` for the request's duration.
+    /// `writing` brings the data up first (the copy-up an open for writing would have made).
+    private static func withDescriptor<Result>(
+        _ server: FUSEServer, _ node: fuse_ino_t, _ info: UnsafeMutablePointer<fuse_file_info>?, writing: Bool,
+        _ body: (FileDescriptor) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
+        let handle = unsafe info?.pointee.fh ?? 0
+        if handle != 0 {
+            guard let descriptor = server.files.descriptor(handle) else { throw Errno.badFileDescriptor }
+            return try body(descriptor)
         }
-        return descriptor
+        let (file, copiedUp) = try server.union.dataFile(of: NodeID(rawValue: node), writing: writing)
+        // A metadata-only copy filled in place has new times the kernel's attribute cache does not know.
+        if copiedUp { server.invalidateAttributes(of: node) }
+        return try withExtendedLifetime(file) { () throws(Errno) -> Result in try body(file.descriptor) }
     }
 
     // MARK: Session
@@ -185,8 +196,6 @@ enum Operations {
         // (the engine serialises what must be). Readdirplus saves a lookup per entry of a listing.
         want(FUSE_CAP_SPLICE_WRITE)
         want(FUSE_CAP_SPLICE_MOVE)
-        // Not FUSE_CAP_ATOMIC_O_TRUNC: with it the kernel keeps its cached times across open(O_TRUNC);
-        // without it, it sends a setattr(size 0) whose reply refreshes them, as overlayfs shows them.
         want(FUSE_CAP_READDIRPLUS)
         want(FUSE_CAP_READDIRPLUS_AUTO)
         want(FUSE_CAP_PARALLEL_DIROPS)
@@ -203,6 +212,16 @@ enum Operations {
         let capable = unsafe connection.pointee.capable
         if server.options.defaultPermissions && capable & UInt32(bitPattern: FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 {
             server.listsWithoutOpening.store(true, ordering: .relaxed)
+        }
+        // Files likewise, unless copy-up is wanted at open (the server must see the opens then).
+        if server.options.defaultPermissions && server.options.copyUp == .write
+            && capable & UInt32(bitPattern: FUSE_CAP_NO_OPEN_SUPPORT) != 0
+        {
+            server.filesWithoutOpening.store(true, ordering: .relaxed)
+            server.union.keepsDataOfRemovedFiles = true
+            // libfuse asks for atomic O_TRUNC by default: the truncation then rides on the OPEN, and
+            // without OPEN the kernel would drop it. Without it the kernel sends a SETATTR of size 0.
+            unsafe connection.pointee.want &= ~UInt32(bitPattern: FUSE_CAP_ATOMIC_O_TRUNC)
         }
     }
 
@@ -349,6 +368,9 @@ enum Operations {
 
     static func open(_ request: fuse_req_t?, _ node: fuse_ino_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
         unsafe serve(request) { (server) throws(Errno) in
+            // The kernel takes ENOSYS as "no OPEN needed": this open and every later one succeed without a
+            // round trip (nor a RELEASE), with handle 0 and the page cache kept; requests then name nodes.
+            if server.filesWithoutOpening.load(ordering: .relaxed) { throw Errno.noFunction }
             guard let info = unsafe info else { throw Errno.invalidArgument }
             let flags = unsafe info.pointee.flags
             let opened = try server.union.openFile(NodeID(rawValue: node), flags: openFlags(server, flags) | O_CLOEXEC)
@@ -392,29 +414,41 @@ enum Operations {
     }
 
     /// Serves FUSE `READ` straight from the descriptor: libfuse splices it to the kernel when it can.
-    static func read(_ request: fuse_req_t?, _ size: Int, _ offset: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+    static func read(
+        _ request: fuse_req_t?, _ node: fuse_ino_t, _ size: Int, _ offset: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?
+    ) {
         unsafe serve(request) { (server) throws(Errno) in
-            let descriptor = try unsafe descriptor(server, info)
-            _ = unsafe cfuse_reply_fd_data(request, descriptor.rawValue, size, offset)
+            try unsafe withDescriptor(server, node, info, writing: false) { (descriptor) throws(Errno) in
+                _ = unsafe cfuse_reply_fd_data(request, descriptor.rawValue, size, offset)
+            }
         }
     }
 
     static func write(
-        _ request: fuse_req_t?, _ buffer: UnsafePointer<CChar>?, _ size: Int, _ offset: off_t,
+        _ request: fuse_req_t?, _ node: fuse_ino_t, _ buffer: UnsafePointer<CChar>?, _ size: Int, _ offset: off_t,
         _ info: UnsafeMutablePointer<fuse_file_info>?
     ) {
         unsafe serve(request) { (server) throws(Errno) in
-            let descriptor = try unsafe descriptor(server, info)
-            var written = 0
-            while written < size {
-                let count = unsafe pwrite(descriptor.rawValue, buffer.map { unsafe $0 + written }, size - written, offset + off_t(written))
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    if written > 0 { break }
-                    throw Errno(rawValue: errno)
+            let handle = unsafe info?.pointee.fh ?? 0
+            let flags = unsafe info?.pointee.flags ?? 0
+            let written = try unsafe withDescriptor(server, node, info, writing: true) { (descriptor) throws(Errno) -> Int in
+                var written = 0
+                while written < size {
+                    let count = unsafe pwrite(
+                        descriptor.rawValue, buffer.map { unsafe $0 + written }, size - written, offset + off_t(written))
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        if written > 0 { break }
+                        throw Errno(rawValue: errno)
+                    }
+                    if count == 0 { break }
+                    written += count
                 }
-                if count == 0 { break }
-                written += count
+                // A file opened with O_SYNC/O_DSYNC without an OPEN: its descriptor here is not, so sync.
+                if handle == 0 && flags & O_DSYNC != 0 {
+                    if flags & O_SYNC == O_SYNC { try descriptor.synchronize() } else { try descriptor.synchronizeData() }
+                }
+                return written
             }
             _ = unsafe fuse_reply_write(request, written)
         }
@@ -428,46 +462,58 @@ enum Operations {
         unsafe succeed(request)
     }
 
-    static func synchronize(_ request: fuse_req_t?, _ dataOnly: Int32, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+    static func synchronize(
+        _ request: fuse_req_t?, _ node: fuse_ino_t, _ dataOnly: Int32, _ info: UnsafeMutablePointer<fuse_file_info>?
+    ) {
         unsafe serve(request) { (server) throws(Errno) in
-            let descriptor = try unsafe descriptor(server, info)
-            if dataOnly != 0 { try descriptor.synchronizeData() } else { try descriptor.synchronize() }
+            try unsafe withDescriptor(server, node, info, writing: false) { (descriptor) throws(Errno) in
+                if dataOnly != 0 { try descriptor.synchronizeData() } else { try descriptor.synchronize() }
+            }
             unsafe succeed(request)
         }
     }
 
     static func allocate(
-        _ request: fuse_req_t?, _ mode: Int32, _ offset: off_t, _ length: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?
+        _ request: fuse_req_t?, _ node: fuse_ino_t, _ mode: Int32, _ offset: off_t, _ length: off_t,
+        _ info: UnsafeMutablePointer<fuse_file_info>?
     ) {
         unsafe serve(request) { (server) throws(Errno) in
             // Every mode (allocation, hole punching, zeroing) on the upper copy the handle writes to.
-            let descriptor = try unsafe descriptor(server, info)
-            try descriptor.allocate(mode: mode, offset: Int64(offset), length: Int64(length))
+            try unsafe withDescriptor(server, node, info, writing: true) { (descriptor) throws(Errno) in
+                try descriptor.allocate(mode: mode, offset: Int64(offset), length: Int64(length))
+            }
             unsafe succeed(request)
         }
     }
 
-    /// Serves FUSE `COPY_FILE_RANGE`: the copy runs between the two handles' descriptors, so the upper
+    /// Serves FUSE `COPY_FILE_RANGE`: the copy runs between the two files' descriptors, so the upper
     /// filesystem can share extents or copy in the kernel; the kernel falls back to read/write on errors.
     static func copyRange(
-        _ request: fuse_req_t?, _ source: UnsafeMutablePointer<fuse_file_info>?, _ sourceOffset: off_t,
-        _ target: UnsafeMutablePointer<fuse_file_info>?, _ offset: off_t, _ length: Int, _ flags: Int32
+        _ request: fuse_req_t?, _ sourceNode: fuse_ino_t, _ source: UnsafeMutablePointer<fuse_file_info>?,
+        _ sourceOffset: off_t, _ node: fuse_ino_t, _ target: UnsafeMutablePointer<fuse_file_info>?, _ offset: off_t,
+        _ length: Int, _ flags: Int32
     ) {
         unsafe serve(request) { (server) throws(Errno) in
             guard flags == 0 else { throw Errno.invalidArgument }
-            let input = try unsafe descriptor(server, source)
-            let output = try unsafe descriptor(server, target)
-            let copied = try output.copyRange(
-                from: input, sourceOffset: Int64(sourceOffset), offset: Int64(offset), count: Int64(length))
+            let copied = try unsafe withDescriptor(server, node, target, writing: true) { (output) throws(Errno) in
+                try unsafe withDescriptor(server, sourceNode, source, writing: false) { (input) throws(Errno) in
+                    try output.copyRange(
+                        from: input, sourceOffset: Int64(sourceOffset), offset: Int64(offset), count: Int64(length))
+                }
+            }
             _ = unsafe fuse_reply_write(request, Int(copied))
         }
     }
 
     /// Serves FUSE `LSEEK` (`SEEK_DATA`/`SEEK_HOLE`; the kernel handles the other whences itself).
-    static func seek(_ request: fuse_req_t?, _ offset: off_t, _ whence: Int32, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+    static func seek(
+        _ request: fuse_req_t?, _ node: fuse_ino_t, _ offset: off_t, _ whence: Int32,
+        _ info: UnsafeMutablePointer<fuse_file_info>?
+    ) {
         unsafe serve(request) { (server) throws(Errno) in
-            let descriptor = try unsafe descriptor(server, info)
-            let result = lseek(descriptor.rawValue, offset, whence)
+            let result = try unsafe withDescriptor(server, node, info, writing: false) { (descriptor) throws(Errno) in
+                lseek(descriptor.rawValue, offset, whence)
+            }
             guard result >= 0 else { throw Errno(rawValue: errno) }
             _ = unsafe fuse_reply_lseek(request, result)
         }

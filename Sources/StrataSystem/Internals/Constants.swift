@@ -13,6 +13,7 @@ internal let _AT_SYMLINK_FOLLOW: CInt = cstrata_AT_SYMLINK_FOLLOW
 
 internal let _O_RDONLY: CInt = cstrata_O_RDONLY
 internal let _O_WRONLY: CInt = cstrata_O_WRONLY
+internal let _O_RDWR: CInt = cstrata_O_RDWR
 internal let _O_CREAT: CInt = cstrata_O_CREAT
 internal let _O_TMPFILE: CInt = cstrata_O_TMPFILE
 internal let _O_PATH: CInt = cstrata_O_PATH

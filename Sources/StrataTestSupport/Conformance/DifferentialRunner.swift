@@ -52,7 +52,7 @@ public struct DifferentialReport: Sendable, CustomStringConvertible {
     }
 
     /// "a/b: nlink: 2 ≠ 1 […]" → "nlink"; "a/b: only in kernel (…)" → "only in kernel".
-    static func field(of line: String) -> String {
+    public static func field(of line: String) -> String {
         let afterPath = line.split(separator: ": ", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first ?? ""
         if afterPath.hasPrefix("only in") { return String(afterPath.prefix { $0 != "(" }).trimmingSpaces }
         return String(afterPath.prefix { $0 != ":" })

@@ -34,6 +34,13 @@ extension FlatnessRun.Actions {
             remove: { name in
                 guard unlink("\(root)/\(name)") == 0 else { throw HarnessError("unlink \(name)", errno: errno) }
             },
-            measure: { (try ProcessUsage.residentBytes(of: server), try ProcessUsage.openDescriptors(of: server)) })
+            measure: {
+                // The kernel sends RELEASE and FORGET without waiting: let the ones it queued for the files just
+                // closed and removed reach the server (which frees their descriptors) before counting.
+                var info = stat()
+                _ = lstat("\(root)/.settle", &info)
+                usleep(100_000)
+                return (try ProcessUsage.residentBytes(of: server), try ProcessUsage.openDescriptors(of: server))
+            })
     }
 }
