@@ -35,6 +35,11 @@ extension UnionFileSystem {
         permissions: UInt32 = 0o644
     ) throws(Errno) -> UnionFile {
         let flags = access.rawValue | (options.rawValue & (openCreate | openExclusive | openTruncate | openAppend))
+        if Engine.opensForWriting(flags) && flags & openExclusive == 0,
+            let opened = try openExistingInOneStep(path, flags: flags)
+        {
+            return UnionFile(descriptor: opened.descriptor, node: opened.node, fileSystem: self, appends: flags & openAppend != 0)
+        }
         if Engine.opensForWriting(flags) && flags & openExclusive == 0 {
             // An existing file's data comes up first, without the engine lock held during the copy.
             let existing = try withEngine(reading: true) { (engine) throws(Errno) -> NodeID? in
@@ -63,6 +68,24 @@ extension UnionFileSystem {
             return (node, try engine.open(node, flags: flags))
         }
         return UnionFile(descriptor: descriptor, node: node, fileSystem: self, appends: flags & openAppend != 0)
+    }
+
+    /// Opens an existing file for writing in one trip through the engine lock when its data is already
+    /// up or small enough to copy under the lock (see `copyDataUp`); `nil` when it does not exist or its
+    /// copy must run outside the lock.
+    private func openExistingInOneStep(_ path: FilePath, flags: Int32) throws(Errno) -> (node: NodeID, descriptor: FileDescriptor)? {
+        // Reading as far as paths go: only a copy-up changes what they resolve to, and it empties them itself.
+        try withEngine(reading: true) { (engine) throws(Errno) -> (NodeID, FileDescriptor)? in
+            let (parent, name) = try engine.resolveParent(path)
+            guard let node = try? engine.lookup(name, in: parent) else { return nil }
+            try engine.validateOpen(node, flags: flags)
+            if let size = try engine.pendingDataSize(node) {
+                guard size <= Self.lockedCopyLimit && engine.layers.durability != .synchronous else { return nil }
+                engine.paths.invalidate()
+                try engine.copyUp(node, withData: true)
+            }
+            return (node, try engine.open(node, flags: flags))
+        }
     }
 
     /// Creates a directory; matches `mkdir(2)` with no umask.

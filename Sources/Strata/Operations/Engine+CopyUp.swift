@@ -96,8 +96,8 @@ extension Engine {
                 try withLowerDirectory(source.directory) { (directory) throws(Errno) in
                     if built == nil {
                         built = try createCopy(
-                            of: source.name, in: directory, status: status, kind: record.kind,
-                            metadataOnly: metadataOnly)
+                            of: source.name, in: directory, layer: source.directory.layer, status: status,
+                            kind: record.kind, metadataOnly: metadataOnly)
                     }
                     guard let built else { throw Errno.ioError }
                     let (targetDirectory, targetName) = metadataTarget(of: built, in: upper)
@@ -260,7 +260,8 @@ extension Engine {
     /// Creates the object of a copy-up: the file with its data (or only its size), the symlink with
     /// its target, or the device, fifo or socket node.
     private mutating func createCopy(
-        of name: String, in directory: FileDescriptor, status: FileStatus, kind: FileKind, metadataOnly: Bool
+        of name: String, in directory: FileDescriptor, layer: Int, status: FileStatus, kind: FileKind,
+        metadataOnly: Bool
     ) throws(Errno) -> CopyTarget {
         let upper = try upperLayer()
         switch kind {
@@ -273,7 +274,10 @@ extension Engine {
                 } else {
                     let source = try directory.open(at: name, flags: openReadOnly)
                     defer { try? source.close() }
-                    try DataCopy.copy(from: source, to: file, size: status.size, sparse: status.mayHaveHoles)
+                    let cloneRefused = try DataCopy.copy(
+                        from: source, to: file, size: status.size, sparse: status.mayHaveHoles,
+                        cloning: !clonesRefused.contains(layer))
+                    if cloneRefused { clonesRefused.insert(layer) }
                     if layers.durability == .synchronous { try file.synchronize() }
                 }
             } catch {

@@ -15,6 +15,8 @@ struct Engine {
     var paths = PathCache()
     /// Set once the upper file system refused `O_TMPFILE`: copy-ups then build named temporaries.
     var unnamedFilesRefused = false
+    /// Lower layers whose files the upper file system refused to reflink (`FICLONE`): not asked again.
+    var clonesRefused: Set<Int> = []
     let attributes: MetadataAttributes
     /// Whether this process may set any owner (copy-up keeps owners only then).
     let isPrivileged: Bool

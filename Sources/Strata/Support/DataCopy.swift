@@ -3,12 +3,27 @@ enum DataCopy {
     /// Copies bytes from `source` to `target`, by reflink if the filesystem shares extents, else
     /// segment by segment over `SEEK_DATA`/`SEEK_HOLE` so holes stay holes. A source that is not
     /// `sparse` (its blocks cover its size) is copied as one segment, without asking for holes.
-    static func copy(from source: FileDescriptor, to target: FileDescriptor, size: Int64, sparse: Bool) throws(Errno) {
-        guard size > 0 else { return }
-        if (try? target.cloneContents(of: source)) != nil { return }
+    ///
+    /// Without `cloning` no reflink is tried. Returns whether the file systems refused one (they will
+    /// again: the caller may stop asking).
+    @discardableResult
+    static func copy(
+        from source: FileDescriptor, to target: FileDescriptor, size: Int64, sparse: Bool, cloning: Bool = true
+    ) throws(Errno) -> Bool {
+        guard size > 0 else { return false }
+        var refused = false
+        if cloning {
+            do {
+                try target.cloneContents(of: source)
+                return false
+            } catch {
+                refused = error == .notSupported || error == .improperLink || error == .invalidArgument
+                    || error == .inappropriateIOCTLForDevice
+            }
+        }
         guard sparse else {
             try copyRange(from: source, to: target, start: 0, end: size)
-            return
+            return refused
         }
         var offset: Int64 = 0
         while offset < size {
@@ -26,6 +41,7 @@ enum DataCopy {
         }
         // A hole at the end is not copied: the size makes it.
         try target.truncate(to: size)
+        return refused
     }
 
     private static func copyRange(from source: FileDescriptor, to target: FileDescriptor, start: Int64, end: Int64)
