@@ -40,8 +40,18 @@ extension UnionFileSystem {
         }
         if writing { try copyDataUp(node) }
         let flags = (writing ? O_RDWR : O_RDONLY) | O_CLOEXEC
-        let descriptor = try withEngine(reading: !writing) { (engine) throws(Errno) in
-            try engine.open(node, flags: flags, checkingAccess: false)
+        let open = { () throws(Errno) -> FileDescriptor in
+            try self.withEngine(reading: !writing) { (engine) throws(Errno) in
+                try engine.open(node, flags: flags, checkingAccess: false)
+            }
+        }
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try open()
+        } catch where error == .tooManyOpenFiles {
+            // Out of descriptors: give back the cached ones (not the kept ones) and try once more.
+            dataFiles.withLock { $0.dropCached() }
+            descriptor = try open()
         }
         let file = DataFile(descriptor, writable: writing)
         return (dataFiles.withLock { $0.insert(file, for: node, openedAt: generation) }, writing && lower)

@@ -47,7 +47,7 @@ extension UnionFileSystem {
             try withEngine(as: caller) { (engine) throws(Errno) in
                 try engine.validateAttributeChange(of: node, changes)
             }
-            try copyDataUp(node)
+            try copyDataUp(node, limit: changes.size)
         }
         defer { if changes.size != nil { dataChanged(node) } }
         return try withEngine(as: caller) { (engine) throws(Errno) in try engine.setAttributes(of: node, changes) }

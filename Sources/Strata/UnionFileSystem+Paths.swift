@@ -175,7 +175,7 @@ extension UnionFileSystem {
                 try engine.validateAttributeChange(of: node, changes)
                 return node
             }
-            try copyDataUp(node)
+            try copyDataUp(node, limit: changes.size)
         }
         try withEngine { (engine) throws(Errno) in
             let node = try engine.resolve(path)

@@ -67,15 +67,16 @@ public final class UnionFileSystem: Sendable {
     deinit { close() }
 
     /// Brings node `node`'s data into the upper layer, copying the bytes of a large file without
-    /// holding the engine lock (see `DataCopyPlan`). Call before an operation that writes the data.
-    func copyDataUp(_ node: NodeID) throws(Errno) {
+    /// holding the engine lock (see `DataCopyPlan`). Call before an operation that writes the data;
+    /// before a truncation to `limit` bytes, only the bytes before `limit` are copied.
+    func copyDataUp(_ node: NodeID, limit: Int64? = nil) throws(Errno) {
         let pending = try withEngine(reading: true) { (engine) throws(Errno) -> (size: Int64, synchronous: Bool)? in
-            try engine.pendingDataSize(node).map { ($0, engine.layers.durability == .synchronous) }
+            try engine.pendingDataSize(node).map { (min($0, max(limit ?? $0, 0)), engine.layers.durability == .synchronous) }
         }
         guard let pending else { return }
         if pending.size <= Self.lockedCopyLimit && !pending.synchronous {
             // Small and not synced: copying under the lock costs less than the plan's three trips through it.
-            try withEngine { (engine) throws(Errno) in try engine.copyUp(node, withData: true) }
+            try withEngine { (engine) throws(Errno) in try engine.copyUp(node, withData: true, dataLimit: limit) }
             return
         }
         let gate = copyUpGates.withLock { (gates: inout [NodeID: CopyUpGate]) -> CopyUpGate in
@@ -86,7 +87,7 @@ public final class UnionFileSystem: Sendable {
         }
         defer { copyUpGates.withLock { (gates: inout [NodeID: CopyUpGate]) in gates[node] = nil } }
         try gate.serialize { () throws(Errno) in
-            guard let plan = try withEngine({ (engine) throws(Errno) in try engine.dataCopyPlan(node) }) else { return }
+            guard let plan = try withEngine({ (engine) throws(Errno) in try engine.dataCopyPlan(node, dataLimit: limit) }) else { return }
             do throws(Errno) {
                 try plan.copyData()
             } catch {

@@ -37,6 +37,7 @@ public final class FUSEServer: @unchecked Sendable {
     /// - Throws: `StrataError` for a bad layer stack, options libfuse refuses, or a failed mount (no
     ///   `/dev/fuse`, no permission, a mount point that is not an empty-enough directory).
     public init(options: MountOptions, mountPoint: String) throws(StrataError) {
+        Self.raiseDescriptorLimit()
         let union = try UnionFileSystem(options.union)
         self.union = union
         self.options = options
@@ -96,6 +97,16 @@ public final class FUSEServer: @unchecked Sendable {
         if result < 0 {
             throw StrataError(.io, "the FUSE session ended with an error", path: FilePath(mountPoint), errno: Errno(rawValue: -result))
         }
+    }
+
+    /// Raises the soft limit on open descriptors to the hard one (as fuse-overlayfs and libfuse's
+    /// passthrough examples do): the server holds a descriptor per file its clients keep open, plus the
+    /// data, layer-directory and upper-directory descriptors it caches, and 1,024 is soon reached.
+    private static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard unsafe getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = unsafe setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Tells the kernel to forget the cached attributes of `node` (not its pages).

@@ -255,4 +255,56 @@ struct CopyUpTests {
         defer { try? work.close() }
         #expect(try work.readDirectoryRecords().isEmpty, "no temporaries left behind")
     }
+
+    /// `wchar` of /proc/thread-self/io: the bytes this thread's system calls wrote.
+    static func threadBytesWritten() throws -> Int {
+        let text = try String(contentsOfFile: "/proc/thread-self/io", encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("wchar:") }),
+            let value = Int(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces))
+        else { throw HarnessError("no wchar in /proc/thread-self/io") }
+        return value
+    }
+
+    /// A truncation copies only the bytes it keeps: a small file under the engine lock, a large one
+    /// (over `lockedCopyLimit`) through a data-copy plan, and a metadata-only copy filled in place.
+    @Test("a truncation of a lower file copies only what it keeps; the rest reads as the kernel's would",
+          arguments: CopyBuild.allCases)
+    func truncationCopiesWhatItKeeps(build: CopyBuild) throws {
+        let small = String((0..<20_000).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+        let large = String(repeating: small, count: 30)  // 600,000 bytes
+        let fixture = LayerFixture(lowers: [
+            Layer([
+                .file("small", small, mode: 0o640), .file("large", large, mode: 0o600),
+                .file("meta-small", small), .file("meta-large", large), .file("grow", "0123"),
+            ])
+        ])
+        let stack = try Stack(fixture)
+        defer { stack.close() }
+        build.prepare(stack.union)
+        // Metadata-only copies first: their data is filled in place by the truncation.
+        try stack.union.setPermissions("meta-small", 0o600)
+        try stack.union.setPermissions("meta-large", 0o600)
+        for (path, content, size) in [
+            ("small", small, 1_000), ("large", large, 300_001), ("meta-small", small, 7), ("meta-large", large, 0),
+            ("grow", "0123", 10),
+        ] {
+            // This thread's write counter (copy_file_range counts too): only the kept bytes are copied.
+            let writtenBefore = try Self.threadBytesWritten()
+            try stack.union.truncate(FilePath(path), to: Int64(size))
+            let written = try Self.threadBytesWritten() - writtenBefore
+            #expect(written <= min(size, content.utf8.count) + 4096, "\(path): \(written) bytes written")
+            let expected = String(content.utf8.prefix(size))! + String(repeating: "\0", count: max(0, size - content.utf8.count))
+            #expect(try stack.read(FilePath(path)) == expected, "\(path)")
+            let upper = try String(contentsOfFile: "\(stack.layers.upper)/\(path)", encoding: .utf8)
+            #expect(upper == expected, "\(path) in the upper layer")
+            #expect(try stack.union.status(FilePath(path)).size == Int64(size))
+        }
+        #expect(try stack.union.status("small").permissions == 0o640)
+        #expect(try stack.union.status("large").permissions == 0o600)
+        // The lower files are untouched, and nothing is left in the work directory.
+        #expect(try String(contentsOfFile: "\(stack.layers.lowers[0])/large", encoding: .utf8) == large)
+        let work = try openDirectory(stack.layers.work + "/work", pathOnly: false)
+        defer { try? work.close() }
+        #expect(try work.readDirectoryRecords().filter { !$0.name.hasPrefix("#strata.whiteout") }.isEmpty)
+    }
 }

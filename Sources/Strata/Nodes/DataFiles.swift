@@ -89,6 +89,15 @@ struct DataFiles {
         if !removed.kept { cachedCount -= 1 }
     }
 
+    /// Forgets every cached file, keeping the kept ones (their files may be open nowhere else).
+    mutating func dropCached() {
+        generation &+= 1
+        entries = entries.filter { $0.value.kept }
+        order = []
+        head = 0
+        cachedCount = 0
+    }
+
     mutating func removeAll() {
         entries = [:]
         order = []

@@ -23,21 +23,24 @@ extension Engine {
     /// `overlay.metacopy`, whose data still comes from the lower copy; a later call with `withData`
     /// fills it in place and drops the mark only once the data is on disk. A `prebuilt` target
     /// already holds the data (copied outside the engine lock); its descriptor stays the caller's.
+    /// With `dataLimit` no byte at or past it is copied: a truncation to that size follows.
     ///
     /// Throws `EROFS` without an upper layer, `ENOENT` for a node that lost its name.
     mutating func copyUp(
-        _ id: NodeID, withData: Bool = false, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil
+        _ id: NodeID, withData: Bool = false, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil,
+        dataLimit: Int64? = nil
     ) throws(Errno) {
         let record = try record(id)
         if record.inUpper {
-            if withData && record.metacopy { try completeMetacopy(record) }
+            if withData && record.metacopy { try completeMetacopy(record, dataLimit: dataLimit) }
             return
         }
         let upper = try upperLayer()
         guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
         try copyUp(parent)
         let group = isLowerHardLinkGroup(record)
-        let target = try buildCopy(of: record, withData: withData, prebuilt: prebuilt, permissions: permissions)
+        let target = try buildCopy(
+            of: record, withData: withData, prebuilt: prebuilt, permissions: permissions, dataLimit: dataLimit)
         defer { if prebuilt == nil, case .unnamed(let file) = target { try? file.close() } }
         do throws(Errno) {
             try withUpperDirectory(parent) { (parentDirectory) throws(Errno) in
@@ -75,7 +78,8 @@ extension Engine {
     /// Builds the upper copy of a lower object aside (see `CopyTarget`) and returns it; a `prebuilt`
     /// target, which already holds the data, only gets the metadata.
     private mutating func buildCopy(
-        of record: NodeRecord, withData: Bool, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil
+        of record: NodeRecord, withData: Bool, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil,
+        dataLimit: Int64? = nil
     ) throws(Errno) -> CopyTarget {
         let upper = try upperLayer()
         let metadataOnly = !withData && record.kind == .regular
@@ -97,7 +101,7 @@ extension Engine {
                     if built == nil {
                         built = try createCopy(
                             of: source.name, in: directory, layer: source.directory.layer, status: status,
-                            kind: record.kind, metadataOnly: metadataOnly)
+                            kind: record.kind, metadataOnly: metadataOnly, dataLimit: dataLimit)
                     }
                     guard let built else { throw Errno.ioError }
                     let (targetDirectory, targetName) = metadataTarget(of: built, in: upper)
@@ -261,7 +265,7 @@ extension Engine {
     /// its target, or the device, fifo or socket node.
     private mutating func createCopy(
         of name: String, in directory: FileDescriptor, layer: Int, status: FileStatus, kind: FileKind,
-        metadataOnly: Bool
+        metadataOnly: Bool, dataLimit: Int64?
     ) throws(Errno) -> CopyTarget {
         let upper = try upperLayer()
         switch kind {
@@ -275,7 +279,8 @@ extension Engine {
                     let source = try directory.open(at: name, flags: openReadOnly)
                     defer { try? source.close() }
                     let cloneRefused = try DataCopy.copy(
-                        from: source, to: file, size: status.size, sparse: status.mayHaveHoles,
+                        from: source, to: file, size: min(status.size, max(dataLimit ?? status.size, 0)),
+                        sparse: status.mayHaveHoles,
                         cloning: !clonesRefused.contains(layer))
                     if cloneRefused { clonesRefused.insert(layer) }
                     if layers.durability == .synchronous { try file.synchronize() }
@@ -349,14 +354,20 @@ extension Engine {
 
     /// Fills a metadata-only upper file with its lower data, in place so its hard links stay linked;
     /// the metacopy mark goes only after the data is synced, so a crash leaves the lower data in view.
-    private mutating func completeMetacopy(_ record: NodeRecord) throws(Errno) {
+    private mutating func completeMetacopy(_ record: NodeRecord, dataLimit: Int64? = nil) throws(Errno) {
         guard let source = record.lowerObject, let status = record.lowerStatus else {
             throw Errno.noSuchFileOrDirectory
         }
         try withUpperObject(record.id) { (directory, name) throws(Errno) in
             let target = try directory.open(at: name, flags: openWriteOnly)
             defer { try? target.close() }
-            let size = try target.status().size
+            var size = try target.status().size
+            if let limit = dataLimit, limit < size {
+                // Cut first: while marked, the file shows the lower data up to its own size, so a crash
+                // from here on leaves the truncation done, never a tail of zeros.
+                try target.truncate(to: max(limit, 0))
+                size = max(limit, 0)
+            }
             try withLowerDirectory(source.directory) { (lowerDirectory) throws(Errno) in
                 let data = try lowerDirectory.open(at: source.name, flags: openReadOnly)
                 defer { try? data.close() }

@@ -48,8 +48,8 @@ extension Engine {
 
     /// What copying node `id`'s data up involves, or nil when its data is already in the upper layer
     /// (or it has none to copy). Opens the descriptors the copy needs; the caller must finish or abandon
-    /// the plan.
-    mutating func dataCopyPlan(_ id: NodeID) throws(Errno) -> DataCopyPlan? {
+    /// the plan. With `dataLimit` no byte at or past it is copied (a truncation to that size follows).
+    mutating func dataCopyPlan(_ id: NodeID, dataLimit: Int64? = nil) throws(Errno) -> DataCopyPlan? {
         let record = try record(id)
         guard record.kind == .regular, !record.inUpper || record.metacopy else { return nil }
         _ = try upperLayer()
@@ -62,14 +62,27 @@ extension Engine {
                 let target = try withUpperObject(id) { (directory, name) throws(Errno) in
                     try directory.open(at: name, flags: openWriteOnly)
                 }
-                let size = min(try target.status().size, status.size)
+                var targetSize: Int64
+                do throws(Errno) {
+                    targetSize = try target.status().size
+                    if let limit = dataLimit, limit < targetSize {
+                        // Cut first, as `completeMetacopy` does: a crash never leaves a tail of zeros.
+                        try target.truncate(to: max(limit, 0))
+                        targetSize = max(limit, 0)
+                    }
+                } catch {
+                    try? target.close()
+                    throw error
+                }
+                let size = min(targetSize, status.size)
                 return DataCopyPlan(
                     node: id, work: .fill, source: data, target: target, size: size, sparse: status.mayHaveHoles,
                     durability: layers.durability)
             }
             let (copyTarget, target) = try makeFileTarget()
             return DataCopyPlan(
-                node: id, work: .fresh(copyTarget), source: data, target: target, size: status.size,
+                node: id, work: .fresh(copyTarget), source: data, target: target,
+                size: min(status.size, max(dataLimit ?? status.size, 0)),
                 sparse: status.mayHaveHoles, durability: layers.durability)
         } catch {
             try? data.close()
