@@ -19,7 +19,7 @@ struct OpenlessFileTests {
     /// Mounts a fresh copy of the fixture (plus `extra` lower entries), runs `script` (Python; `M` is the
     /// mount point, `UPPER` the upper directory), unmounts, and hands the output and the layers to `check`.
     private func run(
-        _ script: String, copyUp: MountOptions.CopyUpPoint = .write, extra: [FixtureEntry] = [],
+        copyUp: MountOptions.CopyUpPoint = .write, _ script: String, extra: [FixtureEntry] = [],
         check: (String, BuiltLayers) throws -> Void
     ) throws {
         let directory = try TemporaryDirectory(prefix: "strata-openless")
@@ -54,7 +54,7 @@ struct OpenlessFileTests {
             print(open(M + '/lower').read())
             """
         for (point, before) in [(MountOptions.CopyUpPoint.write, "before False"), (.open, "before True")] {
-            try run(script, copyUp: point) { (output, layers) throws in
+            try run(copyUp: point, script) { (output, layers) throws in
                 #expect(output.contains(before), "\(point): \(output)")
                 #expect(output.contains("after True") && output.contains("01AB456789"), "\(point): \(output)")
                 #expect(try String(contentsOfFile: "\(layers.upper)/lower", encoding: .utf8) == "01AB456789")
@@ -94,9 +94,10 @@ struct OpenlessFileTests {
         }
     }
 
-    @Test("a removed file stays readable and writable through an open descriptor; nothing is left behind")
-    func removedFilesStayUsable() throws {
-        try run("""
+    @Test("a removed file stays readable and writable through an open descriptor; nothing is left behind",
+          arguments: [MountOptions.CopyUpPoint.write, .open])
+    func removedFilesStayUsable(copyUp: MountOptions.CopyUpPoint) throws {
+        try run(copyUp: copyUp, """
             # A lower file opened for reading, then unlinked: its data stays readable.
             r = os.open(M + '/kept', os.O_RDONLY)
             os.unlink(M + '/kept')

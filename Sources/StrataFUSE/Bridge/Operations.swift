@@ -213,12 +213,14 @@ enum Operations {
         if server.options.defaultPermissions && capable & UInt32(bitPattern: FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 {
             server.listsWithoutOpening.store(true, ordering: .relaxed)
         }
-        // Files likewise, unless copy-up is wanted at open (the server must see the opens then).
+        // A process may hold a removed file open: its attributes (fstat, ftruncate) and, without OPEN,
+        // its data are served from what the union keeps of it until the kernel forgets the node.
+        server.union.keepsDataOfRemovedFiles = true
+        // Regular files without OPEN too, unless copy-up is wanted at open (the server must see opens then).
         if server.options.defaultPermissions && server.options.copyUp == .write
             && capable & UInt32(bitPattern: FUSE_CAP_NO_OPEN_SUPPORT) != 0
         {
             server.filesWithoutOpening.store(true, ordering: .relaxed)
-            server.union.keepsDataOfRemovedFiles = true
             // libfuse asks for atomic O_TRUNC by default: the truncation then rides on the OPEN, and
             // without OPEN the kernel would drop it. Without it the kernel sends a SETATTR of size 0.
             unsafe connection.pointee.want &= ~UInt32(bitPattern: FUSE_CAP_ATOMIC_O_TRUNC)
