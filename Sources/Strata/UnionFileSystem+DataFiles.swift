@@ -7,9 +7,10 @@ import Glibc
 /// never sees; a write that follows a copy-up reaches the upper copy even through a file opened before
 /// it, and so does a read (overlayfs reopens its real file after a copy-up in the same way).
 extension UnionFileSystem {
-    /// Whether the data of regular files removed while the kernel still knows them is kept open until
-    /// `forget(_:count:)`: a process may hold such a file open, and with `no_open` the server holds no
-    /// descriptor for it otherwise. Set by a mount that serves files without opens.
+    /// Whether the data of regular upper files removed while the kernel still knows them is kept open
+    /// until `forget(_:count:)`: a process may hold such a file open and go on reading, writing, `fstat`-ing
+    /// or truncating it, and those requests name only the node, whose upper name is gone. Set by
+    /// `FUSEServer`; the path API has no use for it.
     public var keepsDataOfRemovedFiles: Bool {
         get { keepsRemovedData.load(ordering: .relaxed) }
         set { keepsRemovedData.store(newValue, ordering: .relaxed) }
