@@ -25,11 +25,12 @@ extension UnionFileSystem {
     public func dataFile(of node: NodeID, writing: Bool) throws(Errno) -> (file: DataFile, copiedUp: Bool) {
         let (cached, generation) = dataFiles.withLock { ($0.file(node, writing: writing), $0.generation) }
         if let cached { return (cached, false) }
-        let (lower, removed) = try withEngine(reading: true) { (engine) throws(Errno) -> (Bool, Bool) in
+        // Reads open whatever data the node has; only a write needs to know where it is.
+        let (lower, removed) = !writing ? (false, false) : try withEngine(reading: true) { (engine) throws(Errno) -> (Bool, Bool) in
             let record = try engine.record(node)
             return (!record.inUpper || record.metacopy, record.parent == nil && node != .root)
         }
-        if writing && removed {
+        if removed {
             // A removed file whose data a lower layer holds (a removed upper file's data is kept open for
             // writing): an unnamed upper copy takes its place, which only this node reaches.
             let source = try withEngine(reading: true) { (engine) throws(Errno) in
@@ -55,7 +56,7 @@ extension UnionFileSystem {
             descriptor = try open()
         }
         let file = DataFile(descriptor, writable: writing)
-        return (dataFiles.withLock { $0.insert(file, for: node, openedAt: generation) }, writing && lower)
+        return (dataFiles.withLock { $0.insert(file, for: node, openedAt: generation) }, lower)
     }
 
     /// Forgets the read-only descriptor kept for `node` after its data changed without one: a lower

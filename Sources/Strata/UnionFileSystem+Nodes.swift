@@ -63,7 +63,7 @@ extension UnionFileSystem {
         as caller: Credentials? = nil) throws(Errno) -> FileDescriptor {
         if Engine.opensForWriting(flags) {
             try withEngine(as: caller) { (engine) throws(Errno) in try engine.validateOpen(node, flags: flags) }
-            try copyDataUp(node)
+            try copyDataUp(node, limit: Engine.dataKept(openedWith: flags))
         }
         return try withEngine(as: caller) { (engine) throws(Errno) in try engine.open(node, flags: flags) }
     }

@@ -48,7 +48,7 @@ extension UnionFileSystem {
                 try engine.validateOpen(node, flags: flags)
                 return node
             }
-            if let existing { try copyDataUp(existing) }
+            if let existing { try copyDataUp(existing, limit: Engine.dataKept(openedWith: flags)) }
         }
         // Opening changes no path unless it creates (a copy-up keeps every node where it was).
         let reading = flags & openCreate == 0
@@ -78,12 +78,11 @@ extension UnionFileSystem {
         try withEngine(reading: true) { (engine) throws(Errno) -> (NodeID, FileDescriptor)? in
             let (parent, name) = try engine.resolveParent(path)
             guard let node = try? engine.lookup(name, in: parent) else { return nil }
-            try engine.validateOpen(node, flags: flags)
             if let size = try engine.pendingDataSize(node) {
-                guard size <= Self.lockedCopyLimit && engine.layers.durability != .synchronous else { return nil }
+                guard engine.copiesUnderLock(min(size, Engine.dataKept(openedWith: flags) ?? size)) else { return nil }
                 engine.paths.invalidate()
-                try engine.copyUp(node, withData: true)
             }
+            // The open copies the data up itself, after its checks.
             return (node, try engine.open(node, flags: flags))
         }
     }

@@ -18,9 +18,6 @@ public final class UnionFileSystem: Sendable {
     /// One gate per node whose data is being copied up, taken before the engine lock (lock order:
     /// gate, then engine). A second writer of the same file waits at the gate and finds the work done.
     let copyUpGates = Mutex<[NodeID: CopyUpGate]>([:])
-    /// Files up to this size are copied up under the engine lock when nothing is synced (a fraction of
-    /// a millisecond); larger ones, and every copy that ends in an `fsync`, without it (`DataCopyPlan`).
-    static let lockedCopyLimit: Int64 = 256 << 10
     /// The descriptors `dataFile(of:writing:)` serves, by node. Lock order: never taken around the engine lock.
     let dataFiles = Mutex(DataFiles())
     let keepsRemovedData = Atomic<Bool>(false)
@@ -70,11 +67,11 @@ public final class UnionFileSystem: Sendable {
     /// holding the engine lock (see `DataCopyPlan`). Call before an operation that writes the data;
     /// before a truncation to `limit` bytes, only the bytes before `limit` are copied.
     func copyDataUp(_ node: NodeID, limit: Int64? = nil) throws(Errno) {
-        let pending = try withEngine(reading: true) { (engine) throws(Errno) -> (size: Int64, synchronous: Bool)? in
-            try engine.pendingDataSize(node).map { (min($0, max(limit ?? $0, 0)), engine.layers.durability == .synchronous) }
+        let underLock = try withEngine(reading: true) { (engine) throws(Errno) -> Bool? in
+            try engine.pendingDataSize(node).map { engine.copiesUnderLock(min($0, max(limit ?? $0, 0))) }
         }
-        guard let pending else { return }
-        if pending.size <= Self.lockedCopyLimit && !pending.synchronous {
+        guard let underLock else { return }
+        if underLock {
             // Small and not synced: copying under the lock costs less than the plan's three trips through it.
             try withEngine { (engine) throws(Errno) in try engine.copyUp(node, withData: true, dataLimit: limit) }
             return

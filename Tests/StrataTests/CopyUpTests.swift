@@ -266,7 +266,7 @@ struct CopyUpTests {
     }
 
     /// A truncation copies only the bytes it keeps: a small file under the engine lock, a large one
-    /// (over `lockedCopyLimit`) through a data-copy plan, and a metadata-only copy filled in place.
+    /// (over `Engine.lockedCopyLimit`) through a data-copy plan, and a metadata-only copy filled in place.
     @Test("a truncation of a lower file copies only what it keeps; the rest reads as the kernel's would",
           arguments: CopyBuild.allCases)
     func truncationCopiesWhatItKeeps(build: CopyBuild) throws {
@@ -306,5 +306,39 @@ struct CopyUpTests {
         let work = try openDirectory(stack.layers.work + "/work", pathOnly: false)
         defer { try? work.close() }
         #expect(try work.readDirectoryRecords().filter { !$0.name.hasPrefix("#strata.whiteout") }.isEmpty)
+    }
+
+    /// An open with `O_TRUNC` keeps none of the data, so its copy-up copies none: through the path API
+    /// (a small file in one step under the lock, a large one by a plan, a metadata-only copy) and
+    /// through the node API a FUSE `OPEN` uses.
+    @Test("an open with O_TRUNC of a lower file copies none of its data", arguments: CopyBuild.allCases)
+    func truncatingOpenCopiesNothing(build: CopyBuild) throws {
+        let small = String(repeating: "s", count: 20_000)
+        let large = String(repeating: "l", count: 600_000)
+        let fixture = LayerFixture(lowers: [
+            Layer([.file("small", small), .file("large", large), .file("meta", large), .file("node", large)])
+        ])
+        let stack = try Stack(fixture)
+        defer { stack.close() }
+        build.prepare(stack.union)
+        try stack.union.setPermissions("meta", 0o600)
+        let node = try stack.union.lookup("node", in: .root).node
+        for path in ["small", "large", "meta", "node"] {
+            let writtenBefore = try Self.threadBytesWritten()
+            if path == "node" {
+                let descriptor = try stack.union.openDescriptor(node, flags: O_WRONLY | O_TRUNC | O_CLOEXEC)
+                _ = try descriptor.write(Array("new".utf8), at: 0)
+                try descriptor.close()
+            } else {
+                let file = try stack.union.open(FilePath(path), .writeOnly, options: .truncate)
+                try file.write(Array("new".utf8), at: 0)
+                file.close()
+            }
+            let written = try Self.threadBytesWritten() - writtenBefore
+            #expect(written <= 4096, "\(path): \(written) bytes written")
+            #expect(try stack.read(FilePath(path)) == "new", "\(path)")
+            #expect(try String(contentsOfFile: "\(stack.layers.upper)/\(path)", encoding: .utf8) == "new")
+        }
+        #expect(try stack.union.status("meta").permissions == 0o600)
     }
 }

@@ -222,8 +222,10 @@ extension Engine {
     /// Makes sure the current name of node `id` exists in the upper layer, for operations on the name
     /// itself (rename, link). Metadata and data changes of an indexed group go to its index inode and
     /// need no upper name, as in the kernel; this links one on demand.
-    mutating func copyUpName(_ id: NodeID, withData: Bool = false, permissions: UInt32? = nil) throws(Errno) {
-        try copyUp(id, withData: withData, permissions: permissions)
+    mutating func copyUpName(
+        _ id: NodeID, withData: Bool = false, permissions: UInt32? = nil, dataLimit: Int64? = nil
+    ) throws(Errno) {
+        try copyUp(id, withData: withData, permissions: permissions, dataLimit: dataLimit)
         let record = try record(id)
         guard let key = record.indexKey, let parent = record.parent,
             let entry = nodes[parent]?.directory?.entries[record.name], entry.layer != .upper

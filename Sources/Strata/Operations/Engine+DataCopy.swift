@@ -46,6 +46,22 @@ extension Engine {
         return record.lowerStatus?.size ?? 0
     }
 
+    /// Whether `size` bytes are copied up under the engine lock (a fraction of a millisecond) rather
+    /// than by a `DataCopyPlan` without it: small copies that end in no `fsync`.
+    func copiesUnderLock(_ size: Int64) -> Bool {
+        size <= Self.lockedCopyLimit && layers.durability != .synchronous
+    }
+
+    /// Files up to this size are copied up under the engine lock when nothing is synced; larger ones,
+    /// and every copy that ends in an `fsync`, without it (`DataCopyPlan`).
+    static let lockedCopyLimit: Int64 = 256 << 10
+
+    /// How much of a file's data an open with `flags` keeps: none with `O_TRUNC`, so its copy-up
+    /// copies none (the limit of `copyUp(_:withData:dataLimit:)`).
+    static func dataKept(openedWith flags: Int32) -> Int64? {
+        flags & openTruncate != 0 ? 0 : nil
+    }
+
     /// What copying node `id`'s data up involves, or nil when its data is already in the upper layer
     /// (or it has none to copy). Opens the descriptors the copy needs; the caller must finish or abandon
     /// the plan. With `dataLimit` no byte at or past it is copied (a truncation to that size follows).

@@ -12,7 +12,7 @@ extension Engine {
         let writes = Self.opensForWriting(flags)
         let passed = flags & ~(openCreate | openExclusive)
         if writes {
-            try copyUpName(id, withData: true)
+            try copyUpName(id, withData: true, dataLimit: Self.dataKept(openedWith: flags))
         }
         let current = try self.record(id)
         if current.inUpper && !current.metacopy {
