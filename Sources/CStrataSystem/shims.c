@@ -467,6 +467,10 @@ int cstrata_dupfd_cloexec(int fd) {
     return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
+int cstrata_set_status_flags(int fd, int flags) {
+    return fcntl(fd, F_SETFL, flags);
+}
+
 int cstrata_close(int fd) {
     return close(fd);
 }

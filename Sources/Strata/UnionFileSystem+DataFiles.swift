@@ -26,9 +26,11 @@ extension UnionFileSystem {
         let (cached, generation) = dataFiles.withLock { ($0.file(node, writing: writing), $0.generation) }
         if let cached { return (cached, false) }
         // Reads open whatever data the node has; only a write needs to know where it is.
-        let (lower, removed) = !writing ? (false, false) : try withEngine(reading: true) { (engine) throws(Errno) -> (Bool, Bool) in
+        let (lower, removed, copiesWhenOpening) = !writing ? (false, false, false) : try withEngine(reading: true) {
+            (engine) throws(Errno) -> (Bool, Bool, Bool) in
             let record = try engine.record(node)
-            return (!record.inUpper || record.metacopy, record.parent == nil && node != .root)
+            return (!record.inUpper || record.metacopy, record.parent == nil && node != .root,
+                    try engine.copiesWhenOpening(node, flags: O_RDWR))
         }
         if removed {
             // A removed file whose data a lower layer holds (a removed upper file's data is kept open for
@@ -40,7 +42,9 @@ extension UnionFileSystem {
             let copy = try unnamedCopy(of: source)
             return (dataFiles.withLock { $0.insert(copy, for: node, openedAt: generation, kept: true) }, false)
         }
-        if writing { try copyDataUp(node) }
+        // A small copy is made by the open itself, under the engine lock, which then keeps the copy's
+        // descriptor instead of opening the new upper file by name; a large one is copied first, without it.
+        if writing && !copiesWhenOpening { try copyDataUp(node) }
         let flags = (writing ? O_RDWR : O_RDONLY) | O_CLOEXEC
         let open = { () throws(Errno) -> FileDescriptor in
             try self.withEngine(reading: !writing) { (engine) throws(Errno) in

@@ -62,8 +62,11 @@ extension UnionFileSystem {
     public func openDescriptor(_ node: NodeID, flags: Int32,
         as caller: Credentials? = nil) throws(Errno) -> FileDescriptor {
         if Engine.opensForWriting(flags) {
-            try withEngine(as: caller) { (engine) throws(Errno) in try engine.validateOpen(node, flags: flags) }
-            try copyDataUp(node, limit: Engine.dataKept(openedWith: flags))
+            let copiesWhenOpening = try withEngine(as: caller, reading: true) { (engine) throws(Errno) -> Bool in
+                try engine.validateOpen(node, flags: flags)
+                return try engine.copiesWhenOpening(node, flags: flags)
+            }
+            if !copiesWhenOpening { try copyDataUp(node, limit: Engine.dataKept(openedWith: flags)) }
         }
         return try withEngine(as: caller) { (engine) throws(Errno) in try engine.open(node, flags: flags) }
     }
@@ -88,11 +91,11 @@ extension UnionFileSystem {
         _ name: String, in parent: NodeID, flags: Int32, permissions: UInt32, owner: Ownership? = nil
     , as caller: Credentials? = nil) throws(Errno) -> (node: NodeID, status: FileStatus, descriptor: FileDescriptor) {
         try withEngine(as: caller) { (engine) throws(Errno) in
-            let (node, descriptor) = try engine.create(
+            let created = try engine.create(
                 name, in: parent, .file(flags: flags, permissions: permissions), owner: owner)
-            guard let descriptor else { throw Errno.ioError }
-            engine.nodes[node]?.lookups += 1
-            return (node, try engine.attributes(of: node), descriptor)
+            guard let descriptor = created.descriptor else { throw Errno.ioError }
+            engine.nodes[created.node]?.lookups += 1
+            return (created.node, created.status, descriptor)
         }
     }
 
@@ -125,9 +128,9 @@ extension UnionFileSystem {
         throws(Errno) -> (node: NodeID, status: FileStatus)
     {
         try withEngine(as: caller) { (engine) throws(Errno) in
-            let (node, _) = try engine.create(name, in: parent, object, owner: owner)
-            engine.nodes[node]?.lookups += 1
-            return (node, try engine.attributes(of: node))
+            let created = try engine.create(name, in: parent, object, owner: owner)
+            engine.nodes[created.node]?.lookups += 1
+            return (created.node, created.status)
         }
     }
 

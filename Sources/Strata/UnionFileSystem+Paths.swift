@@ -57,10 +57,9 @@ extension UnionFileSystem {
             if flags & openCreate != 0 {
                 let existing = try engine.entry(name, in: parent)
                 if existing?.kind == nil {
-                    let (node, descriptor) = try engine.create(
-                        name, in: parent, .file(flags: flags, permissions: permissions))
-                    guard let descriptor else { throw Errno.ioError }
-                    return (node, descriptor)
+                    let created = try engine.create(name, in: parent, .file(flags: flags, permissions: permissions))
+                    guard let descriptor = created.descriptor else { throw Errno.ioError }
+                    return (created.node, descriptor)
                 }
                 if flags & openExclusive != 0 { throw Errno.fileExists }
             }
@@ -78,8 +77,8 @@ extension UnionFileSystem {
         try withEngine(reading: true) { (engine) throws(Errno) -> (NodeID, FileDescriptor)? in
             let (parent, name) = try engine.resolveParent(path)
             guard let node = try? engine.lookup(name, in: parent) else { return nil }
-            if let size = try engine.pendingDataSize(node) {
-                guard engine.copiesUnderLock(min(size, Engine.dataKept(openedWith: flags) ?? size)) else { return nil }
+            if try engine.pendingDataSize(node) != nil {
+                guard try engine.copiesWhenOpening(node, flags: flags) else { return nil }
                 engine.paths.invalidate()
             }
             // The open copies the data up itself, after its checks.

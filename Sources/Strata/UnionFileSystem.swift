@@ -73,7 +73,7 @@ public final class UnionFileSystem: Sendable {
         guard let underLock else { return }
         if underLock {
             // Small and not synced: copying under the lock costs less than the plan's three trips through it.
-            try withEngine { (engine) throws(Errno) in try engine.copyUp(node, withData: true, dataLimit: limit) }
+            try withEngine { (engine) throws(Errno) in _ = try engine.copyUp(node, withData: true, dataLimit: limit) }
             return
         }
         let gate = copyUpGates.withLock { (gates: inout [NodeID: CopyUpGate]) -> CopyUpGate in

@@ -24,6 +24,9 @@ public final class FUSEServer: @unchecked Sendable {
     /// Set at `INIT` when the kernel lets `OPEN` go unanswered and the kernel checks permissions (and
     /// copy-up is at the first write): files are then read and written by node (`UnionFileSystem.dataFile`).
     let filesWithoutOpening = Atomic<Bool>(false)
+    /// The server's own user and group: objects a caller with these creates need no `chown`.
+    let processUser = geteuid()
+    let processGroup = getegid()
     /// `struct fuse_session *`, set once by `init` (the userdata it carries is `self`).
     private var session: OpaquePointer!
     private let state = Mutex(State.mounted)

@@ -44,6 +44,20 @@ extension FileDescriptor {
     FileDescriptor(rawValue: try valueOrErrno { system_dupfd_cloexec(rawValue) })
   }
 
+  /// Sets the file status flags of the open file description that Linux
+  /// lets change after the open (`O_APPEND`, `O_NONBLOCK`, `O_ASYNC`,
+  /// `O_DIRECT`, `O_NOATIME`) to those in `flags`: a flag left out is
+  /// cleared; the access mode and creation flags in `flags` are ignored.
+  ///
+  /// Errors a caller can see: `EBADF`, `EINVAL` (`O_DIRECT` where the file
+  /// system has none), `EPERM` (`O_NOATIME` on another user's file,
+  /// clearing `O_APPEND` of an append-only file).
+  ///
+  /// The corresponding C function is `fcntl` with `F_SETFL`.
+  public func setStatusFlags(_ flags: Int32) throws(Errno) {
+    try nothingOrErrno { system_set_status_flags(rawValue, flags) }
+  }
+
   /// The path the kernel shows for this descriptor: the target of the magic
   /// link `/proc/self/fd/N`. It reflects renames, gets a `" (deleted)"`
   /// suffix once the file is unlinked, and is only as trustworthy as a path

@@ -341,4 +341,65 @@ struct CopyUpTests {
         }
         #expect(try stack.union.status("meta").permissions == 0o600)
     }
+
+    /// An open for writing that copies a small file up without syncing keeps the copy's own descriptor
+    /// (no second open by name): it must behave as the descriptor the open would have made.
+    @Test("an open for writing that copies a file up gets a descriptor with the open's access and flags",
+          arguments: CopyBuild.allCases, [Durability.volatile, .synchronous])
+    func openAfterCopyUpHasItsFlags(build: CopyBuild, durability: Durability) throws {
+        let fixture = LayerFixture(lowers: [
+            Layer(["append", "writeonly", "readwrite", "nonblocking", "synchronous", "truncated"].map {
+                .file($0, "abc", mode: 0o640)
+            })
+        ])
+        let stack = try Stack(fixture, durability: durability)
+        defer { stack.close() }
+        build.prepare(stack.union)
+        let union = stack.union
+
+        let appending = try union.open("append", .writeOnly, options: .append)
+        try appending.write(Array("d".utf8), at: 0)
+        try appending.write(Array("e".utf8), at: 0)
+        appending.close()
+        #expect(try stack.read("append") == "abcde")
+
+        func node(_ name: String) throws -> NodeID { try union.lookup(name, in: .root).node }
+        let writeOnly = try union.openDescriptor(try node("writeonly"), flags: O_WRONLY | O_CLOEXEC)
+        #expect(throws: Errno.badFileDescriptor) { _ = try writeOnly.read(count: 1, at: 0) }
+        _ = try writeOnly.write(Array("X".utf8), at: 0)
+        try writeOnly.close()
+        #expect(try stack.read("writeonly") == "Xbc")
+
+        let readWrite = try union.openDescriptor(try node("readwrite"), flags: O_RDWR | O_CLOEXEC)
+        #expect(try readWrite.read(count: 10, at: 0) == Array("abc".utf8))
+        _ = try readWrite.write(Array("Y".utf8), at: 3)
+        #expect(try readWrite.status().size == 4)
+        try readWrite.close()
+
+        let kernelLargeFile: Int32 = 0o100000
+        let nonBlocking = try union.openDescriptor(
+            try node("nonblocking"), flags: O_WRONLY | O_APPEND | O_NONBLOCK | kernelLargeFile | O_CLOEXEC)
+        let statusFlags = fcntl(nonBlocking.rawValue, F_GETFL)
+        #expect(statusFlags & O_APPEND != 0 && statusFlags & O_NONBLOCK != 0 && statusFlags & O_ACCMODE == O_WRONLY)
+        _ = try nonBlocking.append(Array("Z".utf8))
+        try nonBlocking.close()
+        #expect(try stack.read("nonblocking") == "abcZ")
+
+        let synchronous = try union.openDescriptor(try node("synchronous"), flags: O_WRONLY | O_DSYNC | O_CLOEXEC)
+        #expect(fcntl(synchronous.rawValue, F_GETFL) & O_DSYNC != 0, "O_DSYNC cannot be added later: opened by name")
+        try synchronous.close()
+
+        let truncated = try union.open("truncated", .readWrite, options: .truncate)
+        #expect(try truncated.read(count: 10, at: 0).isEmpty)
+        truncated.close()
+
+        for (name, content) in [("append", "abcde"), ("writeonly", "Xbc"), ("readwrite", "abcY"),
+                                ("nonblocking", "abcZ"), ("synchronous", "abc"), ("truncated", "")] {
+            #expect(try String(contentsOfFile: "\(stack.layers.upper)/\(name)", encoding: .utf8) == content, "\(name)")
+            #expect(stack.upperStatus(name)?.permissions == 0o640, "\(name)")
+        }
+        let work = try openDirectory(stack.layers.work + "/work", pathOnly: false)
+        defer { try? work.close() }
+        #expect(try work.readDirectoryRecords().isEmpty, "no temporaries left behind")
+    }
 }

@@ -9,7 +9,10 @@ struct Stack {
     let layers: BuiltLayers
     let union: UnionFileSystem
 
-    init(_ fixture: LayerFixture, format: WhiteoutFormat = .overlay, readOnly: Bool = false) throws {
+    init(
+        _ fixture: LayerFixture, format: WhiteoutFormat = .overlay, readOnly: Bool = false,
+        durability: Durability = .synchronous
+    ) throws {
         directory = try TemporaryDirectory(prefix: "strata-unit")
         layers = try fixture.build(in: directory.path)
         union = try UnionFileSystem(
@@ -17,7 +20,7 @@ struct Stack {
                 lowers: layers.lowers.map { FilePath($0) },
                 upper: readOnly ? nil : FilePath(layers.upper),
                 work: readOnly ? nil : FilePath(layers.work),
-                whiteoutFormat: format))
+                whiteoutFormat: format, durability: durability))
     }
 
     /// A second union over the same layers, as after a restart (close `union` first).

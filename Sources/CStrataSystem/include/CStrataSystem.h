@@ -223,6 +223,8 @@ int cstrata_fstatvfs(int fd, cstrata_statvfs *out);
 int cstrata_flock(int fd, int operation);
 /// fcntl(fd, F_DUPFD_CLOEXEC, 0).
 int cstrata_dupfd_cloexec(int fd);
+/// fcntl(fd, F_SETFL, flags).
+int cstrata_set_status_flags(int fd, int flags);
 int cstrata_close(int fd);
 uint32_t cstrata_geteuid(void);
 uint32_t cstrata_getegid(void);

@@ -25,23 +25,32 @@ extension Engine {
     /// already holds the data (copied outside the engine lock); its descriptor stays the caller's.
     /// With `dataLimit` no byte at or past it is copied: a truncation to that size follows.
     ///
+    /// With `keepingCopy` (an access mode, `O_WRONLY` or `O_RDWR`), a regular file copied whole into
+    /// an unnamed file comes back open in that mode (its offset at 0): the descriptor an open for
+    /// writing would make next, without looking the new name up again. Nil when nothing was copied now
+    /// or the copy was built otherwise; the caller then opens the file itself.
+    ///
     /// Throws `EROFS` without an upper layer, `ENOENT` for a node that lost its name.
+    @discardableResult
     mutating func copyUp(
         _ id: NodeID, withData: Bool = false, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil,
-        dataLimit: Int64? = nil
-    ) throws(Errno) {
+        dataLimit: Int64? = nil, keepingCopy keptAccess: Int32? = nil
+    ) throws(Errno) -> FileDescriptor? {
         let record = try record(id)
         if record.inUpper {
             if withData && record.metacopy { try completeMetacopy(record, dataLimit: dataLimit) }
-            return
+            return nil
         }
         let upper = try upperLayer()
         guard let parent = record.parent else { throw Errno.noSuchFileOrDirectory }
         try copyUp(parent)
         let group = isLowerHardLinkGroup(record)
+        let keepsCopy = keptAccess != nil && withData && prebuilt == nil && record.kind == .regular
         let target = try buildCopy(
-            of: record, withData: withData, prebuilt: prebuilt, permissions: permissions, dataLimit: dataLimit)
-        defer { if prebuilt == nil, case .unnamed(let file) = target { try? file.close() } }
+            of: record, withData: withData, prebuilt: prebuilt, permissions: permissions, dataLimit: dataLimit,
+            readable: keepsCopy && keptAccess == openReadWrite)
+        var kept: FileDescriptor?
+        defer { if prebuilt == nil, kept == nil, case .unnamed(let file) = target { try? file.close() } }
         do throws(Errno) {
             try withUpperDirectory(parent) { (parentDirectory) throws(Errno) in
                 if group {
@@ -73,13 +82,15 @@ extension Engine {
         }
         if !record.isDirectory { nodesByInode[record.inode] = id }
         nodes[parent]?.directory?.entries[record.name]?.layer = .upper
+        if keepsCopy, case .unnamed(let file) = target { kept = file }
+        return kept
     }
 
     /// Builds the upper copy of a lower object aside (see `CopyTarget`) and returns it; a `prebuilt`
     /// target, which already holds the data, only gets the metadata.
     private mutating func buildCopy(
         of record: NodeRecord, withData: Bool, prebuilt: CopyTarget? = nil, permissions: UInt32? = nil,
-        dataLimit: Int64? = nil
+        dataLimit: Int64? = nil, readable: Bool = false
     ) throws(Errno) -> CopyTarget {
         let upper = try upperLayer()
         let metadataOnly = !withData && record.kind == .regular
@@ -101,7 +112,7 @@ extension Engine {
                     if built == nil {
                         built = try createCopy(
                             of: source.name, in: directory, layer: source.directory.layer, status: status,
-                            kind: record.kind, metadataOnly: metadataOnly, dataLimit: dataLimit)
+                            kind: record.kind, metadataOnly: metadataOnly, dataLimit: dataLimit, readable: readable)
                     }
                     guard let built else { throw Errno.ioError }
                     let (targetDirectory, targetName) = metadataTarget(of: built, in: upper)
@@ -154,11 +165,11 @@ extension Engine {
     /// A new, empty regular file to build a copy in: unnamed where the upper file system can, else
     /// named in the work directory. Returns the target and a descriptor open for writing, which for a
     /// named target the caller closes.
-    mutating func makeFileTarget() throws(Errno) -> (target: CopyTarget, file: FileDescriptor) {
+    mutating func makeFileTarget(readable: Bool = false) throws(Errno) -> (target: CopyTarget, file: FileDescriptor) {
         let upper = try upperLayer()
         if !unnamedFilesRefused {
             do {
-                let file = try upper.temporaries.openUnnamedFile(permissions: 0o600)
+                let file = try upper.temporaries.openUnnamedFile(permissions: 0o600, readable: readable)
                 return (.unnamed(file), file)
             } catch where error == .notSupported || error == .isDirectory || error == .invalidArgument {
                 // No O_TMPFILE on this file system (or kernel): named temporaries from now on.
@@ -222,10 +233,24 @@ extension Engine {
     /// Makes sure the current name of node `id` exists in the upper layer, for operations on the name
     /// itself (rename, link). Metadata and data changes of an indexed group go to its index inode and
     /// need no upper name, as in the kernel; this links one on demand.
+    /// `keepingCopy` as for `copyUp`.
+    @discardableResult
     mutating func copyUpName(
-        _ id: NodeID, withData: Bool = false, permissions: UInt32? = nil, dataLimit: Int64? = nil
-    ) throws(Errno) {
-        try copyUp(id, withData: withData, permissions: permissions, dataLimit: dataLimit)
+        _ id: NodeID, withData: Bool = false, permissions: UInt32? = nil, dataLimit: Int64? = nil,
+        keepingCopy keptAccess: Int32? = nil
+    ) throws(Errno) -> FileDescriptor? {
+        let kept = try copyUp(id, withData: withData, permissions: permissions, dataLimit: dataLimit, keepingCopy: keptAccess)
+        do throws(Errno) {
+            try linkIndexedName(id)
+        } catch {
+            try? kept?.close()
+            throw error
+        }
+        return kept
+    }
+
+    /// Links the current name of an indexed node into the upper layer if it is not there yet.
+    private mutating func linkIndexedName(_ id: NodeID) throws(Errno) {
         let record = try record(id)
         guard let key = record.indexKey, let parent = record.parent,
             let entry = nodes[parent]?.directory?.entries[record.name], entry.layer != .upper
@@ -267,12 +292,12 @@ extension Engine {
     /// its target, or the device, fifo or socket node.
     private mutating func createCopy(
         of name: String, in directory: FileDescriptor, layer: Int, status: FileStatus, kind: FileKind,
-        metadataOnly: Bool, dataLimit: Int64?
+        metadataOnly: Bool, dataLimit: Int64?, readable: Bool
     ) throws(Errno) -> CopyTarget {
         let upper = try upperLayer()
         switch kind {
         case .regular:
-            let (target, file) = try makeFileTarget()
+            let (target, file) = try makeFileTarget(readable: readable)
             defer { if !target.isUnnamed { try? file.close() } }
             do throws(Errno) {
                 if metadataOnly {

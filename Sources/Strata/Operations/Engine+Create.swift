@@ -19,8 +19,15 @@ public struct Ownership: Hashable, Sendable {
 }
 
 extension Engine {
-    /// Creates `object` at `name` in directory `parent` and returns its node, plus an open descriptor
-    /// for a new file.
+    /// What a creation made: the new node, a new file's open descriptor, and the node's attributes.
+    struct Created {
+        var node: NodeID
+        var descriptor: FileDescriptor?
+        var status: FileStatus
+    }
+
+    /// Creates `object` at `name` in directory `parent` and returns its node, its attributes and, for a
+    /// new file, an open descriptor.
     ///
     /// The parent is copied up first. Where the upper layer holds a whiteout for the name, the object
     /// is built in the work directory and exchanged with the whiteout in one `renameat2`, so the name
@@ -32,7 +39,7 @@ extension Engine {
     /// Serves FUSE `CREATE`, `MKNOD`, `MKDIR`, `SYMLINK`, `LINK`.
     mutating func create(
         _ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership? = nil
-    ) throws(Errno) -> (node: NodeID, descriptor: FileDescriptor?) {
+    ) throws(Errno) -> Created {
         if case .node(let mode, let device) = object, FileKind(mode: mode) == .characterDevice, device == 0 {
             throw Errno.notPermitted
         }
@@ -44,69 +51,34 @@ extension Engine {
 
     private mutating func createFresh(
         _ name: String, in parent: NodeID, _ object: NewObject, owner: Ownership?
-    ) throws(Errno) -> (node: NodeID, descriptor: FileDescriptor?) {
+    ) throws(Errno) -> Created {
         let upper = try upperLayer()
         try copyUp(parent)
         let entry = try self.entry(name, in: parent)
         let whiteout = entry?.upperWhiteout
         let needsOpaque = entry?.lowerPresent ?? false
-        let parentDirectory = try openUpperDirectory(parent)
-        defer { try? parentDirectory.close() }
-        // An object built in the work directory does not inherit from its future parent as the
-        // filesystem would do it in place: a set-group-ID parent's group (and, for a directory, the
-        // bit itself) is applied by hand, as `inode_init_owner` does.
-        let parentStatus = try parentDirectory.status()
-        let inherited = parentStatus.mode & 0o2000 != 0 ? parentStatus.group : nil
-
-        var descriptor: FileDescriptor?
-        if whiteout == .inPlace {
-            // Build aside, then swap with the whiteout: the name is never empty in between.
-            let temporary = makeTemporaryName()
-            do {
-                descriptor = try make(
-                    object, at: temporary, in: upper.temporaries, owner: owner, opaque: needsOpaque, group: inherited)
-                try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .exchange)
-            } catch {
-                try? descriptor?.close()
-                if let status = try? upper.temporaries.status(at: temporary) {
-                    try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
-                }
-                throw error
-            }
-            try? upper.temporaries.remove(at: temporary)
-        } else if needsOpaque && isDirectory(object) {
-            // An OCI whiteout sits beside the name: build the opaque directory aside, move it in,
-            // then drop the whiteout (a same-layer whiteout never hides its own layer's entry).
-            let temporary = makeTemporaryName()
-            do {
-                _ = try make(object, at: temporary, in: upper.temporaries, owner: owner, opaque: true, group: inherited)
-                try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .noReplace)
-            } catch {
-                if let status = try? upper.temporaries.status(at: temporary) {
-                    try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
-                }
-                throw error
-            }
+        let builtAside = whiteout == .inPlace || (needsOpaque && isDirectory(object))
+        let plan = Construction(
+            name: name, object: object, owner: owner, whiteout: whiteout, needsOpaque: needsOpaque,
+            temporary: builtAside ? makeTemporaryName() : nil,
+            marksOpaque: isDirectory(object) && layers.format == .overlay && !(nodes[parent]?.lowerStack.isEmpty ?? true))
+        let built: (descriptor: FileDescriptor?, status: FileStatus)
+        if case .hardLink = object {
+            // Linking opens the source's directory, which may push the parent's out of the cache:
+            // work on a descriptor of our own.
+            let parentDirectory = try openUpperDirectory(parent)
+            defer { try? parentDirectory.close() }
+            built = try construct(plan, in: parentDirectory, upper: upper)
         } else {
-            descriptor = try make(object, at: name, in: parentDirectory, owner: owner, opaque: false, group: nil)
-            // The kernel marks a new directory in a merged parent opaque, sparing later lookups the
-            // lower layers (which cannot hold the name: it was free). Kept for an identical upper.
-            if isDirectory(object) && layers.format == .overlay && !(nodes[parent]?.lowerStack.isEmpty ?? true) {
-                try markOpaque(name, in: parentDirectory)
+            built = try withUpperDirectory(parent) { (parentDirectory) throws(Errno) in
+                try construct(plan, in: parentDirectory, upper: upper)
             }
         }
-        if whiteout == .ociFile {
-            try? parentDirectory.remove(at: PrivateNames.whiteoutPrefix + name)
+        let status = built.status
+        guard let nextOrder = nodes[parent]?.directory?.nextUpperOrder else {
+            try? built.descriptor?.close()
+            throw Errno.ioError
         }
-
-        let status: FileStatus
-        do {
-            status = try parentDirectory.status(at: name)
-        } catch {
-            try? descriptor?.close()
-            throw error
-        }
-        guard let nextOrder = nodes[parent]?.directory?.nextUpperOrder else { throw Errno.ioError }
         var order = MergedDirectory.order(rank: 0, position: Int(nextOrder))
         if let previous = entry?.order {
             order = previous
@@ -119,12 +91,83 @@ extension Engine {
         nodes[parent]?.children[name] = nil
         if case .hardLink = object {
         } else if let kind = status.kind {
-            return (makeCreatedNode(name, in: parent, kind: kind, inode: status.inode, device: upper.device), descriptor)
+            let node = makeCreatedNode(name, in: parent, kind: kind, inode: status.inode, device: upper.device)
+            // What `attributes(of:)` would answer: a new object is neither indexed nor merged.
+            var attributes = status
+            attributes.inode = nodes[node]?.inode ?? attributes.inode
+            attributes.device = layers.device
+            return Created(node: node, descriptor: built.descriptor, status: attributes)
         }
         // Another name of an existing object: the lookup finds its node by inode number.
         do {
             let node = try lookup(name, in: parent)
-            return (node, descriptor)
+            return Created(node: node, descriptor: built.descriptor, status: try attributes(of: node))
+        } catch {
+            try? built.descriptor?.close()
+            throw error
+        }
+    }
+
+    /// How `construct` makes a new object, decided before the upper directory is at hand.
+    private struct Construction {
+        var name: String
+        var object: NewObject
+        var owner: Ownership?
+        var whiteout: LayerDirectory.Marker?
+        var needsOpaque: Bool
+        /// The work-directory name of an object built aside (over a whiteout, or an opaque directory).
+        var temporary: String?
+        /// A new directory in a merged parent, marked opaque as the kernel does.
+        var marksOpaque: Bool
+    }
+
+    /// Makes the object of `plan` in the upper `parentDirectory` and returns a new file's descriptor and
+    /// the object's upper status.
+    private func construct(
+        _ plan: Construction, in parentDirectory: FileDescriptor, upper: UpperLayer
+    ) throws(Errno) -> (descriptor: FileDescriptor?, status: FileStatus) {
+        let name = plan.name, object = plan.object
+        var descriptor: FileDescriptor?
+        if let temporary = plan.temporary {
+            // An object built in the work directory does not inherit from its future parent as the
+            // filesystem would do it in place: a set-group-ID parent's group (and, for a directory, the
+            // bit itself) is applied by hand, as `inode_init_owner` does.
+            let parentStatus = try parentDirectory.status()
+            let inherited = parentStatus.mode & 0o2000 != 0 ? parentStatus.group : nil
+            do {
+                if plan.whiteout == .inPlace {
+                    // Build aside, then swap with the whiteout: the name is never empty in between.
+                    descriptor = try make(
+                        object, at: temporary, in: upper.temporaries, owner: plan.owner, opaque: plan.needsOpaque,
+                        group: inherited)
+                    try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .exchange)
+                } else {
+                    // An OCI whiteout sits beside the name: build the opaque directory aside, move it in,
+                    // then drop the whiteout (a same-layer whiteout never hides its own layer's entry).
+                    _ = try make(object, at: temporary, in: upper.temporaries, owner: plan.owner, opaque: true, group: inherited)
+                    try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .noReplace)
+                }
+            } catch {
+                try? descriptor?.close()
+                if let status = try? upper.temporaries.status(at: temporary) {
+                    try? RecursiveRemoval.remove(temporary, in: upper.temporaries, status: status)
+                }
+                throw error
+            }
+            // What the exchange left in the work directory: the old whiteout.
+            if plan.whiteout == .inPlace { try? upper.temporaries.remove(at: temporary) }
+        } else {
+            descriptor = try make(object, at: name, in: parentDirectory, owner: plan.owner, opaque: false, group: nil)
+            // The kernel marks a new directory in a merged parent opaque, sparing later lookups the
+            // lower layers (which cannot hold the name: it was free). Kept for an identical upper.
+            if plan.marksOpaque { try markOpaque(name, in: parentDirectory) }
+        }
+        if plan.whiteout == .ociFile {
+            try? parentDirectory.remove(at: PrivateNames.whiteoutPrefix + name)
+        }
+        do throws(Errno) {
+            if let descriptor { return (descriptor, try descriptor.status()) }
+            return (nil, try parentDirectory.status(at: name))
         } catch {
             try? descriptor?.close()
             throw error

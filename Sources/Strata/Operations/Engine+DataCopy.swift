@@ -52,6 +52,14 @@ extension Engine {
         size <= Self.lockedCopyLimit && layers.durability != .synchronous
     }
 
+    /// Whether an open of node `id` with `flags` makes the node's data copy-up itself, under the engine
+    /// lock (it is small and not synced), and so keeps the copy's descriptor (`open`); false when there is
+    /// nothing to copy or the copy is for `copyDataUp`, without the lock, before the open.
+    func copiesWhenOpening(_ id: NodeID, flags: Int32) throws(Errno) -> Bool {
+        guard Self.opensForWriting(flags), let size = try pendingDataSize(id) else { return false }
+        return copiesUnderLock(min(size, max(Self.dataKept(openedWith: flags) ?? size, 0)))
+    }
+
     /// Files up to this size are copied up under the engine lock when nothing is synced; larger ones,
     /// and every copy that ends in an `fsync`, without it (`DataCopyPlan`).
     static let lockedCopyLimit: Int64 = 256 << 10

@@ -1,17 +1,17 @@
 extension Engine {
     /// The directory holding the topmost copy of a node and its name there, for attribute reads.
-    private func topmostLocation(_ record: NodeRecord) throws(Errno) -> (FileDescriptor, String) {
-        if record.inUpper {
-            return try withUpperObject(record.id) { (directory, name) throws(Errno) in (try directory.duplicate(), name) }
-        }
+    /// Runs `body` with the directory holding a node's topmost copy and the copy's name there (`""`
+    /// for a lower directory itself); `body` must not close the directory.
+    private func withTopmostLocation<Result>(
+        _ record: NodeRecord, _ body: (FileDescriptor, String) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
+        if record.inUpper { return try withUpperObject(record.id, body) }
         if record.isDirectory {
-            guard let top = record.lowerStack.first else {
-                return (try layers.lowers[0].root.duplicate(), "")
-            }
-            return (try openLowerDirectory(top), "")
+            guard let top = record.lowerStack.first else { return try body(layers.lowers[0].root, "") }
+            return try withLowerDirectory(top) { (directory) throws(Errno) in try body(directory, "") }
         }
         guard let source = record.lowerObject else { throw Errno.ioError }
-        return (try openLowerDirectory(source.directory), source.name)
+        return try withLowerDirectory(source.directory) { (directory) throws(Errno) in try body(directory, source.name) }
     }
 
     /// The value of extended attribute `name` of a node's topmost copy.
@@ -21,16 +21,16 @@ extension Engine {
     func extendedAttribute(_ name: String, of id: NodeID) throws(Errno) -> [UInt8] {
         guard !PrivateNames.isPrivateAttribute(name) else { throw Errno.notSupported }
         try checkAttributeAccess(of: id, name: name, write: false)
-        let (directory, entry) = try topmostLocation(try record(id))
-        defer { try? directory.close() }
-        return try directory.extendedAttribute(name, at: entry)
+        return try withTopmostLocation(try record(id)) { (directory, entry) throws(Errno) in
+            try directory.extendedAttribute(name, at: entry)
+        }
     }
 
     /// The names of a node's extended attributes, private ones left out. Serves FUSE `LISTXATTR`.
     func extendedAttributeNames(of id: NodeID) throws(Errno) -> [String] {
-        let (directory, entry) = try topmostLocation(try record(id))
-        defer { try? directory.close() }
-        return try directory.extendedAttributeNames(at: entry).filter { !PrivateNames.isPrivateAttribute($0) }
+        try withTopmostLocation(try record(id)) { (directory, entry) throws(Errno) in
+            try directory.extendedAttributeNames(at: entry).filter { !PrivateNames.isPrivateAttribute($0) }
+        }
     }
 
     /// Sets or removes (`value == nil`) an extended attribute, copying the node up first (metadata

@@ -22,7 +22,7 @@ extension Engine {
             nodes[id]?.redirect = redirect
         }
         let linkCount = mergedLinkCount(id)
-        let (node, _) = try create(newName, in: newParent, .hardLink(parent: parent, name: name))
+        let node = try create(newName, in: newParent, .hardLink(parent: parent, name: name)).node
         storeLinkCount(id, linkCount.map { $0 + 1 })
         return node
     }

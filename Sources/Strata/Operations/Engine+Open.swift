@@ -11,8 +11,19 @@ extension Engine {
         try validateOpen(id, flags: flags, checkingAccess: checkingAccess)
         let writes = Self.opensForWriting(flags)
         let passed = flags & ~(openCreate | openExclusive)
-        if writes {
-            try copyUpName(id, withData: true, dataLimit: Self.dataKept(openedWith: flags))
+        if writes, let copy = try copyUpName(
+            id, withData: true, dataLimit: Self.dataKept(openedWith: flags), keepingCopy: Self.adoptableAccess(passed))
+        {
+            // The copy just made is the file this open reaches: adopt its descriptor (opened with no
+            // status flag that fcntl can change, so setting these is adding them).
+            do throws(Errno) {
+                let added = passed & (openAppend | openNonBlocking)
+                if added != 0 { try copy.setStatusFlags(added) }
+                return copy
+            } catch {
+                try? copy.close()
+                throw error
+            }
         }
         let current = try self.record(id)
         if current.inUpper && !current.metacopy {
@@ -27,6 +38,19 @@ extension Engine {
         return try withLowerDirectory(source.directory) { (directory) throws(Errno) in
             try directory.open(at: source.name, flags: passed)
         }
+    }
+
+    /// The access mode of an open for writing whose descriptor a fresh copy-up's unnamed file can
+    /// become: every other flag must be one a descriptor already has (`openCloseOnExec`, `O_NOFOLLOW`, large
+    /// files), one that changes nothing for a new copy (`O_TRUNC`: the copy kept no data), or one
+    /// `fcntl` can add (`O_APPEND`, `openNonBlocking`). Nil otherwise (`O_SYNC`, `O_DIRECT`, …): the open
+    /// then opens the copy by name.
+    static func adoptableAccess(_ flags: Int32) -> Int32? {
+        let access = flags & openAccessMask
+        guard access == openWriteOnly || access == openReadWrite else { return nil }
+        let largeFile: Int32 = 0o100000  // O_LARGEFILE as the kernel passes it in FUSE requests
+        let adoptable = openTruncate | openAppend | openNonBlocking | openCloseOnExec | openNoFollow | openNoControllingTerminal | largeFile
+        return flags & ~(openAccessMask | adoptable) == 0 ? access : nil
     }
 
     static func opensForWriting(_ flags: Int32) -> Bool {

@@ -19,6 +19,9 @@ let openExclusive: Int32 = O_EXCL
 let openTruncate: Int32 = O_TRUNC
 let openAppend: Int32 = O_APPEND
 let openNoFollow: Int32 = O_NOFOLLOW
+let openNonBlocking: Int32 = O_NONBLOCK
+let openCloseOnExec: Int32 = O_CLOEXEC
+let openNoControllingTerminal: Int32 = O_NOCTTY
 let openAccessMask: Int32 = O_ACCMODE
 
 let modeTypeMask: UInt32 = 0o170000

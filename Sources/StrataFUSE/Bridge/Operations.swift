@@ -148,7 +148,7 @@ enum Operations {
     /// set-group-ID parent), or nil for the engine's default when the caller is this process's user.
     private static func owner(_ request: fuse_req_t?, _ server: FUSEServer, parent: NodeID) -> Ownership? {
         guard let context = unsafe fuse_req_ctx(request)?.pointee else { return nil }
-        if context.uid == geteuid() && context.gid == getegid() { return nil }
+        if context.uid == server.processUser && context.gid == server.processGroup { return nil }
         var group = context.gid
         if let status = try? server.union.attributes(of: parent), status.mode & 0o2000 != 0 {
             group = status.group

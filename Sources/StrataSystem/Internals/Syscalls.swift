@@ -341,6 +341,11 @@ internal func system_dupfd_cloexec(_ fd: CInt) -> CInt {
 }
 
 @inline(__always)
+internal func system_set_status_flags(_ fd: CInt, _ flags: CInt) -> CInt {
+  cstrata_set_status_flags(fd, flags)
+}
+
+@inline(__always)
 internal func system_fallocate(_ fd: CInt, _ mode: CInt, _ offset: Int64, _ length: Int64) -> CInt {
   cstrata_fallocate(fd, mode, offset, length)
 }
