@@ -3,9 +3,10 @@ import Glibc
 import Strata
 
 /// One `strata bench` run: builds the fixture, measures every backend repetition by repetition
-/// (rep 1 of each backend, then rep 2 …, so drift hits them alike), then the layer-scaling runs,
-/// and returns the report. Every mount, server, loop device and scratch directory it made is gone
-/// when `run` returns or throws, and when the process gets SIGINT or SIGTERM.
+/// (rep 1 of each backend, then rep 2 …, so drift hits them alike), then the layer-scaling runs (rep 1
+/// of every layer count, then rep 2 …), and returns the report. Every mount, server, loop device and
+/// scratch directory it made is gone when `run` returns or throws, and when the process gets SIGINT or
+/// SIGTERM.
 public final class BenchRun {
     let options: BenchOptions
     let layout: FixtureLayout
@@ -52,9 +53,11 @@ public final class BenchRun {
                 runRepetition(backend, repetition)
             }
         }
+        // Every layer count once per repetition, so that drift over the run hits the counts alike (their
+        // ratio is the target), as it hits the backends alike above.
         if !options.scalingLayers.isEmpty {
-            for layers in options.scalingLayers {
-                for repetition in 1...options.repetitions {
+            for repetition in 1...options.repetitions {
+                for layers in options.scalingLayers {
                     for backend in backends where backend.runsScaling && (backend.kind != .plain || layers == 1) {
                         runScaling(backend, layers: layers, repetition: repetition)
                     }
