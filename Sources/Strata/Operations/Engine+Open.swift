@@ -41,15 +41,16 @@ extension Engine {
     }
 
     /// The access mode of an open for writing whose descriptor a fresh copy-up's unnamed file can
-    /// become: every other flag must be one a descriptor already has (`openCloseOnExec`, `O_NOFOLLOW`, large
-    /// files), one that changes nothing for a new copy (`O_TRUNC`: the copy kept no data), or one
-    /// `fcntl` can add (`O_APPEND`, `openNonBlocking`). Nil otherwise (`O_SYNC`, `O_DIRECT`, …): the open
-    /// then opens the copy by name.
+    /// become: every other flag must be one that descriptor already has (`O_CLOEXEC`, `O_NOFOLLOW`,
+    /// large files, no controlling terminal), one that changes nothing for a new copy (`O_TRUNC`: the
+    /// copy kept no data), or one `fcntl` can add (`O_APPEND`, `O_NONBLOCK`). Nil otherwise (`O_SYNC`,
+    /// `O_DIRECT`, `O_NOATIME`, …): the open then opens the copy by name.
     static func adoptableAccess(_ flags: Int32) -> Int32? {
         let access = flags & openAccessMask
         guard access == openWriteOnly || access == openReadWrite else { return nil }
         let largeFile: Int32 = 0o100000  // O_LARGEFILE as the kernel passes it in FUSE requests
-        let adoptable = openTruncate | openAppend | openNonBlocking | openCloseOnExec | openNoFollow | openNoControllingTerminal | largeFile
+        let adoptable =
+            openTruncate | openAppend | openNonBlocking | openCloseOnExec | openNoFollow | openNoControllingTerminal | largeFile
         return flags & ~(openAccessMask | adoptable) == 0 ? access : nil
     }
 
