@@ -687,6 +687,57 @@ struct RealProgramTests {
         #expect(!FUSEMount.isMounted(merged))
     }
 
+    /// A server under a low descriptor limit (a hard limit it cannot raise) gives back the data
+    /// descriptors it caches when the kernel refuses a new one, and goes on serving: files held open by
+    /// the hundred read and write their own data.
+    @Test("a server with few descriptors gives back the ones it caches: 400 files held open read and write",
+          .timeLimit(.minutes(3)))
+    func fewDescriptors() throws {
+        let fixture = try CommandFixture("strata-cli-nofile")
+        defer { try? fixture.directory.remove() }
+        let (executable, merged, scratch) = (fixture.executable, fixture.merged, fixture.scratch)
+        let count = 400
+        for index in 0..<count {
+            let path = "\(fixture.layers.lowers[0])/f\(index)"
+            try #require(FileManager.default.createFile(atPath: path, contents: Data("file \(index)\n".utf8)))
+        }
+        let prlimit = try #require(Self.executablePath("prlimit"), "prlimit (util-linux) is not installed")
+        let mountResult = try Self.spawnAndWait(
+            prlimit, ["--nofile=128:128", executable, "mount", "-o", fixture.options(",volatile"), merged],
+            timeout: 30, scratch: scratch)
+        defer { _ = try? Self.spawnAndWait(executable, ["unmount", "--lazy", merged], scratch: scratch) }
+        try Self.check(mountResult)
+        try #require(FUSEMount.isMounted(merged))
+        let servers = ServerProcesses.serving(merged)
+        try #require(servers.count == 1, "serving processes: \(servers)")
+        let limits = try String(contentsOfFile: "/proc/\(servers[0])/limits", encoding: .utf8)
+        let openFiles = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }
+        #expect(openFiles?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "128",
+                "\(openFiles ?? "no limit line")")
+
+        let script = """
+            import os, sys
+            M, N = sys.argv[1], int(sys.argv[2])
+            fds = [os.open(f'{M}/f{i}', os.O_RDWR) for i in range(N)]
+            bad = 0
+            for i, fd in enumerate(fds):
+                if os.pread(fd, 64, 0) != f'file {i}\\n'.encode(): bad += 1
+            for i, fd in enumerate(fds[::2]):
+                os.pwrite(fd, b'W', 0)
+            for fd in fds: os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            for i, fd in enumerate(fds):
+                want = (f'Wile {i}\\n' if i % 2 == 0 else f'file {i}\\n').encode()
+                if os.pread(fd, 64, 0) != want: bad += 1
+            for fd in fds: os.close(fd)
+            print('bad', bad)
+            """
+        let result = try Self.run("python3", ["-c", script, merged, String(count)], timeout: 120, scratch: scratch)
+        #expect(result.status == 0 && result.output.contains("bad 0"), "\(result)")
+        try Self.check(Self.spawnAndWait(executable, ["unmount", merged], timeout: 30, scratch: scratch))
+        #expect(!FUSEMount.isMounted(merged))
+        #expect(try String(contentsOfFile: "\(fixture.layers.upper)/f2", encoding: .utf8) == "Wile 2\n")
+    }
+
     // MARK: The scene
 
     /// One fixture built in a fresh directory, mounted; `scratch` is a directory outside the mount.
