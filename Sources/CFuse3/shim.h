@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <stdint.h>
 #include <spawn.h>
+#include <malloc.h>
 
 // glibc 2.34+ exports this GNU extension; <spawn.h> declares it only under _GNU_SOURCE.
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
@@ -37,6 +38,11 @@ static inline struct fuse_session *cfuse_session_new(struct fuse_args *args,
                                                      const struct fuse_lowlevel_ops *ops,
                                                      void *userdata) {
     return fuse_session_new(args, ops, sizeof(*ops), userdata);
+}
+
+/// Caps glibc's malloc arenas (`mallopt(M_ARENA_MAX, count)`); returns mallopt's result (1 on success).
+static inline int cfuse_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
 }
 
 /// The multithreaded loop (a macro in some libfuse builds).
