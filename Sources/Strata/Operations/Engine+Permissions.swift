@@ -28,7 +28,11 @@ extension Engine {
     }
 
     func checkAccess(of id: NodeID, _ access: Access) throws(Errno) {
-        guard !caller.isPrivileged || access.contains(.execute) else { return }
+        if caller.isPrivileged {
+            // Only a non-directory's execute bits bind a privileged caller: its searches of directories
+            // (every lookup) need no attributes, which for an upper directory would cost an `fstatat`.
+            guard access.contains(.execute), nodes.kind(of: id) != .directory else { return }
+        }
         try checkAccess(try attributes(of: id), access)
     }
 
