@@ -68,7 +68,7 @@ public final class UnionFileSystem: Sendable {
     /// before a truncation to `limit` bytes, only the bytes before `limit` are copied.
     func copyDataUp(_ node: NodeID, limit: Int64? = nil) throws(Errno) {
         let underLock = try withEngine(reading: true) { (engine) throws(Errno) -> Bool? in
-            try engine.pendingDataSize(node).map { engine.copiesUnderLock(min($0, max(limit ?? $0, 0))) }
+            try engine.pendingDataSize(node).map { engine.copiesUnderLock(Engine.bytesKept(of: $0, limit: limit)) }
         }
         guard let underLock else { return }
         if underLock {

@@ -544,6 +544,21 @@ struct RealProgramTests {
         func options(_ extra: String = "") -> String {
             "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work)" + extra
         }
+
+        /// Mounts the fixture with `strata mount` (started through `launcher`, such as `prlimit …`, when
+        /// given) and runs `body` with the one process serving it; `body` unmounts. The mount is taken
+        /// down lazily on every path.
+        func withServer(options: String, launcher: [String] = [], _ body: (Int32) throws -> Void) throws {
+            let command = launcher + [executable, "mount", "-o", options, merged]
+            let mountResult = try RealProgramTests.spawnAndWait(
+                command[0], Array(command.dropFirst()), timeout: 30, scratch: scratch)
+            defer { _ = try? RealProgramTests.spawnAndWait(executable, ["unmount", "--lazy", merged], scratch: scratch) }
+            try RealProgramTests.check(mountResult)
+            try #require(FUSEMount.isMounted(merged))
+            let servers = ServerProcesses.serving(merged)
+            try #require(servers.count == 1, "serving processes: \(servers)")
+            try body(servers[0])
+        }
     }
 
     @Test("strata mount / strata unmount 100 times: no mount, process or descriptor left", .timeLimit(.minutes(3)))
@@ -671,19 +686,15 @@ struct RealProgramTests {
     func serverWithoutFoundation() throws {
         let fixture = try CommandFixture("strata-cli-serve")
         defer { try? fixture.directory.remove() }
-        let (executable, merged, scratch, options) = (fixture.executable, fixture.merged, fixture.scratch, fixture.options())
-        let mountResult = try Self.spawnAndWait(executable, ["mount", "-o", options, merged], timeout: 30, scratch: scratch)
-        defer { _ = try? Self.spawnAndWait(executable, ["unmount", "--lazy", merged], scratch: scratch) }
-        try Self.check(mountResult)
-        try #require(FUSEMount.isMounted(merged))
-        let servers = ServerProcesses.serving(merged)
-        try #require(servers.count == 1, "serving processes: \(servers)")
-        let commandLine = try String(contentsOfFile: "/proc/\(servers[0])/cmdline", encoding: .utf8)
-        #expect(commandLine.split(separator: "\0").first?.hasSuffix("/strata-serve") == true, "\(commandLine)")
-        let maps = try String(contentsOfFile: "/proc/\(servers[0])/maps", encoding: .utf8)
-        #expect(!maps.contains("libFoundation"), "the server maps Foundation")
-        #expect(try String(contentsOfFile: "\(merged)/hello", encoding: .utf8) == "hello\n")
-        try Self.check(Self.spawnAndWait(executable, ["unmount", merged], timeout: 30, scratch: scratch))
+        let (executable, merged, scratch) = (fixture.executable, fixture.merged, fixture.scratch)
+        try fixture.withServer(options: fixture.options()) { (server) throws in
+            let commandLine = try String(contentsOfFile: "/proc/\(server)/cmdline", encoding: .utf8)
+            #expect(commandLine.split(separator: "\0").first?.hasSuffix("/strata-serve") == true, "\(commandLine)")
+            let maps = try String(contentsOfFile: "/proc/\(server)/maps", encoding: .utf8)
+            #expect(!maps.contains("libFoundation"), "the server maps Foundation")
+            #expect(try String(contentsOfFile: "\(merged)/hello", encoding: .utf8) == "hello\n")
+            try Self.check(Self.spawnAndWait(executable, ["unmount", merged], timeout: 30, scratch: scratch))
+        }
         #expect(!FUSEMount.isMounted(merged))
     }
 
@@ -702,20 +713,24 @@ struct RealProgramTests {
             try #require(FileManager.default.createFile(atPath: path, contents: Data("file \(index)\n".utf8)))
         }
         let prlimit = try #require(Self.executablePath("prlimit"), "prlimit (util-linux) is not installed")
-        let mountResult = try Self.spawnAndWait(
-            prlimit, ["--nofile=128:128", executable, "mount", "-o", fixture.options(",volatile"), merged],
-            timeout: 30, scratch: scratch)
-        defer { _ = try? Self.spawnAndWait(executable, ["unmount", "--lazy", merged], scratch: scratch) }
-        try Self.check(mountResult)
-        try #require(FUSEMount.isMounted(merged))
-        let servers = ServerProcesses.serving(merged)
-        try #require(servers.count == 1, "serving processes: \(servers)")
-        let limits = try String(contentsOfFile: "/proc/\(servers[0])/limits", encoding: .utf8)
-        let openFiles = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }
-        #expect(openFiles?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "128",
-                "\(openFiles ?? "no limit line")")
+        try fixture.withServer(options: fixture.options(",volatile"), launcher: [prlimit, "--nofile=128:128"]) {
+            (server) throws in
+            let limits = try String(contentsOfFile: "/proc/\(server)/limits", encoding: .utf8)
+            let openFiles = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }
+            #expect(openFiles?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "128",
+                    "\(openFiles ?? "no limit line")")
+            let result = try Self.run(
+                "python3", ["-c", Self.manyFilesScript, merged, String(count)], timeout: 120, scratch: scratch)
+            #expect(result.status == 0 && result.output.contains("bad 0"), "\(result)")
+            try Self.check(Self.spawnAndWait(executable, ["unmount", merged], timeout: 30, scratch: scratch))
+        }
+        #expect(!FUSEMount.isMounted(merged))
+        #expect(try String(contentsOfFile: "\(fixture.layers.upper)/f2", encoding: .utf8) == "Wile 2\n")
+    }
 
-        let script = """
+    /// Opens N files of the mount M read-write at once, reads each, writes half, drops their cached
+    /// pages, reads each again; prints the count of wrong reads.
+    static let manyFilesScript = """
             import os, sys
             M, N = sys.argv[1], int(sys.argv[2])
             fds = [os.open(f'{M}/f{i}', os.O_RDWR) for i in range(N)]
@@ -731,12 +746,6 @@ struct RealProgramTests {
             for fd in fds: os.close(fd)
             print('bad', bad)
             """
-        let result = try Self.run("python3", ["-c", script, merged, String(count)], timeout: 120, scratch: scratch)
-        #expect(result.status == 0 && result.output.contains("bad 0"), "\(result)")
-        try Self.check(Self.spawnAndWait(executable, ["unmount", merged], timeout: 30, scratch: scratch))
-        #expect(!FUSEMount.isMounted(merged))
-        #expect(try String(contentsOfFile: "\(fixture.layers.upper)/f2", encoding: .utf8) == "Wile 2\n")
-    }
 
     // MARK: The scene
 

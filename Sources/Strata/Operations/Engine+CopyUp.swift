@@ -163,13 +163,15 @@ extension Engine {
     }
 
     /// A new, empty regular file to build a copy in: unnamed where the upper file system can, else
-    /// named in the work directory. Returns the target and a descriptor open for writing, which for a
-    /// named target the caller closes.
-    mutating func makeFileTarget(readable: Bool = false) throws(Errno) -> (target: CopyTarget, file: FileDescriptor) {
+    /// named in the work directory. Returns the target and a descriptor open for writing (and reading
+    /// when `readable`), which for a named target the caller closes.
+    mutating func makeFileTarget(
+        permissions: UInt32 = 0o600, readable: Bool = false
+    ) throws(Errno) -> (target: CopyTarget, file: FileDescriptor) {
         let upper = try upperLayer()
         if !unnamedFilesRefused {
             do {
-                let file = try upper.temporaries.openUnnamedFile(permissions: 0o600, readable: readable)
+                let file = try upper.temporaries.openUnnamedFile(permissions: permissions, readable: readable)
                 return (.unnamed(file), file)
             } catch where error == .notSupported || error == .isDirectory || error == .invalidArgument {
                 // No O_TMPFILE on this file system (or kernel): named temporaries from now on.
@@ -178,25 +180,16 @@ extension Engine {
         }
         let temporary = makeTemporaryName()
         let file = try upper.temporaries.open(
-            at: temporary, flags: openCreate | openExclusive | openWriteOnly, permissions: 0o600)
+            at: temporary, flags: openCreate | openExclusive | (readable ? openReadWrite : openWriteOnly),
+            permissions: permissions)
         return (.named(temporary), file)
     }
 
     /// A new regular file without a name in the upper file system, open for reading and writing: the
     /// copy of a removed file's data (a named temporary loses its name at once where `O_TMPFILE` fails).
     mutating func makeReadableUnnamedFile(permissions: UInt32) throws(Errno) -> FileDescriptor {
-        let upper = try upperLayer()
-        if !unnamedFilesRefused {
-            do {
-                return try upper.temporaries.openUnnamedFile(permissions: permissions, readable: true)
-            } catch where error == .notSupported || error == .isDirectory || error == .invalidArgument {
-                unnamedFilesRefused = true
-            }
-        }
-        let temporary = makeTemporaryName()
-        let file = try upper.temporaries.open(
-            at: temporary, flags: openCreate | openExclusive | openReadWrite, permissions: permissions)
-        try? upper.temporaries.remove(at: temporary)
+        let (target, file) = try makeFileTarget(permissions: permissions, readable: true)
+        if case .named(let temporary) = target { try? upperLayer().temporaries.remove(at: temporary) }
         return file
     }
 
@@ -306,7 +299,7 @@ extension Engine {
                     let source = try directory.open(at: name, flags: openReadOnly)
                     defer { try? source.close() }
                     let cloneRefused = try DataCopy.copy(
-                        from: source, to: file, size: min(status.size, max(dataLimit ?? status.size, 0)),
+                        from: source, to: file, size: Self.bytesKept(of: status.size, limit: dataLimit),
                         sparse: status.mayHaveHoles,
                         cloning: !clonesRefused.contains(layer))
                     if cloneRefused { clonesRefused.insert(layer) }

@@ -57,12 +57,17 @@ extension Engine {
     /// nothing to copy or the copy is for `copyDataUp`, without the lock, before the open.
     func copiesWhenOpening(_ id: NodeID, flags: Int32) throws(Errno) -> Bool {
         guard Self.opensForWriting(flags), let size = try pendingDataSize(id) else { return false }
-        return copiesUnderLock(min(size, max(Self.dataKept(openedWith: flags) ?? size, 0)))
+        return copiesUnderLock(Self.bytesKept(of: size, limit: Self.dataKept(openedWith: flags)))
     }
 
     /// Files up to this size are copied up under the engine lock when nothing is synced; larger ones,
     /// and every copy that ends in an `fsync`, without it (`DataCopyPlan`).
     static let lockedCopyLimit: Int64 = 256 << 10
+
+    /// The bytes of a `size`-byte file a copy-up copies when a truncation to `limit` follows (nil: all).
+    static func bytesKept(of size: Int64, limit: Int64?) -> Int64 {
+        min(size, max(limit ?? size, 0))
+    }
 
     /// How much of a file's data an open with `flags` keeps: none with `O_TRUNC`, so its copy-up
     /// copies none (the limit of `copyUp(_:withData:dataLimit:)`).
@@ -106,7 +111,7 @@ extension Engine {
             let (copyTarget, target) = try makeFileTarget()
             return DataCopyPlan(
                 node: id, work: .fresh(copyTarget), source: data, target: target,
-                size: min(status.size, max(dataLimit ?? status.size, 0)),
+                size: Self.bytesKept(of: status.size, limit: dataLimit),
                 sparse: status.mayHaveHoles, durability: layers.durability)
         } catch {
             try? data.close()

@@ -514,9 +514,11 @@ enum Operations {
     ) {
         unsafe serve(request) { (server) throws(Errno) in
             let result = try unsafe withDescriptor(server, node, info, writing: false) { (descriptor) throws(Errno) in
-                lseek(descriptor.rawValue, offset, whence)
+                // errno read here: releasing a data file after the body may overwrite it.
+                let result = lseek(descriptor.rawValue, offset, whence)
+                guard result >= 0 else { throw Errno(rawValue: errno) }
+                return result
             }
-            guard result >= 0 else { throw Errno(rawValue: errno) }
             _ = unsafe fuse_reply_lseek(request, result)
         }
     }
