@@ -160,7 +160,9 @@ struct Engine {
             record.names = record.names.filter { nodes[$0.parent] != nil }
         }
         if record.parent == parent && record.name == name {
-            if let other = record.names.first {
+            // The lowest remaining name, not the set's first: the same operations give the same current
+            // name (and so the same upper) in every process, whatever its hash seed.
+            if let other = record.names.min(by: { ($0.parent.rawValue, $0.name) < ($1.parent.rawValue, $1.name) }) {
                 record.parent = other.parent
                 record.name = other.name
             } else {
