@@ -121,8 +121,13 @@ public final class BenchRun {
     }
 
     /// A fresh upper, work directory and mount point for one mount.
+    ///
+    /// Every mount starts with nothing dirty: the writeback of what the run before left (gigabytes
+    /// after a volatile 1 GiB copy-up, the removal of its scratch directory) would otherwise land in
+    /// this mount's first passes, on whichever backend happened to come next.
     private func makeStack(base: String, lowers: [String], plainRoot: String, label: String) throws(BenchError) -> Stack {
         guard let volume else { throw BenchError("no fixture volume") }
+        sync()
         scratchCounter += 1
         let scratch = "\(volume.root)/run/\(scratchCounter)-\(label)"
         try Command.check(["mkdir", "-p", "\(scratch)/upper", "\(scratch)/work", "\(scratch)/mnt"])
