@@ -1,3 +1,4 @@
+import Foundation
 import StrataTestSupport
 import Testing
 
@@ -48,5 +49,29 @@ struct HardLinkTests {
         let file = try reopened.open("e/h", .readOnly)
         defer { file.close() }
         #expect(try file.read(count: 64, at: 0) == Array("via new".utf8))
+    }
+
+    @Test("a hard-linked node whose current name is removed goes on under its lowest remaining name")
+    func currentNameAfterRemoval() throws {
+        // Twelve names: were the successor the first of the set in hash order, as it once was, it would
+        // be the lowest only about one time in eleven, and differ between processes.
+        let names = (0..<12).map { "n" + ($0 < 10 ? "0" : "") + String($0) }
+        let fixture = LayerFixture(lowers: [
+            Layer([.file("d/n00", "shared")] + names.dropFirst().map { .hardLink("d/\($0)", to: "d/n00") })
+        ])
+        let stack = try Stack(fixture)
+        defer { stack.close() }
+        let directory = try stack.union.lookup("d", in: .root).node
+        for name in names.shuffled() where name != "n07" { _ = try stack.union.lookup(name, in: directory) }
+        // Looked up last, n07 is the node's current name; its removal hands the node to another.
+        let node = try stack.union.lookup("n07", in: directory).node
+        try stack.union.remove("n07", in: directory, directory: false)
+        // A mode change gives the current name its upper link (the group itself lives in the index).
+        _ = try stack.union.setAttributes(of: node, AttributeChanges(mode: 0o600))
+        let upper = try FileManager.default.contentsOfDirectory(atPath: "\(stack.layers.upper)/d").sorted()
+        #expect(upper == ["n00", "n07"], "the upper holds the link of the lowest remaining name and n07's whiteout")
+        #expect(stack.upperStatus("d/n00")?.permissions == 0o600)
+        #expect(stack.upperStatus("d/n07")?.kind == .characterDevice)
+        #expect(try stack.union.status("d/n11").permissions == 0o600)
     }
 }

@@ -61,6 +61,33 @@ struct NodeAPITests {
         #expect(failure { _ = try union.attributes(of: node) } != nil)
     }
 
+    @Test("a removed lower file written through its node gets a readable copy only the node reaches",
+          arguments: CopyBuild.allCases)
+    func removedLowerFileWrittenThroughNode(build: CopyBuild) throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        build.prepare(stack.union)
+        let union = stack.union
+        // As the FUSE server serves it: a removed file lives on through the kernel's references.
+        union.keepsDataOfRemovedFiles = true
+        let directory = try union.lookup("d", in: .root).node
+        let node = try union.lookup("a", in: directory).node
+        try union.remove("a", in: directory, directory: false)
+        // What a WRITE through a descriptor the kernel still holds does (FUSE's open-less files).
+        let (file, _) = try union.dataFile(of: node, writing: true)
+        #expect(file.writable)
+        #expect(try file.descriptor.write(Array("xy".utf8), at: 1) == 2)
+        #expect(try file.descriptor.read(count: 8, at: 0) == Array("1xy".utf8))
+        let status = try union.attributes(of: node)
+        #expect(status.size == 3)
+        #expect(status.linkCount == 0)
+        // Named or not while it was built, the copy has no name left: nothing in the work directory,
+        // only the whiteout in the upper one.
+        #expect(workLeftovers(stack.layers.work) == [])
+        #expect(stack.upperStatus("d/a")?.kind == .characterDevice)
+        #expect(failure { _ = try union.lookup("a", in: directory) } == .noSuchFileOrDirectory)
+    }
+
     @Test("a removed file's inode number no longer resolves to its node, so a reused number gets a new one")
     func removedNodeLeavesInodeIndex() throws {
         let stack = try Stack(Self.fixture)
