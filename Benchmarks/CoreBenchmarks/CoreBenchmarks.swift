@@ -86,6 +86,7 @@ func registerLookups(layers: Int) {
         "lookup first deep bottom-layer, \(label)", layers: layers, directory: deepDirectory,
         placement: .bottomLayer, cold: true)
     registerLookup("negative lookup first, \(label)", layers: layers, directory: "", placement: .missing, cold: true)
+    registerStat(layers: layers)
 }
 
 /// Registers one benchmark that calls `status` on `pathsPerPass` paths per iteration.
@@ -128,6 +129,46 @@ func registerLookup(_ name: String, layers: Int, directory: String, placement: P
     } teardown: {
         try session.tearDown()
     }
+}
+
+/// Registers the stat benchmark: `attributes(of:)` of `pathsPerPass` bottom-layer files already
+/// looked up through the node API, which is what a FUSE `GETATTR` asks. Unlike a lookup, no name is
+/// resolved: the figure is the cost of answering for a known node.
+func registerStat(layers: Int) {
+    let names = (0..<pathsPerPass).map { "name\($0)" }
+    let session = Session(layers: layers) { (tree) throws(Errno) in
+        for layer in 0..<layers {
+            for index in 0..<fillerPerLayer {
+                try tree.makeFile("filler\(layer)-\(index)", in: layer)
+            }
+        }
+        for name in names {
+            try tree.makeFile(name, in: layers - 1)
+        }
+    }
+    // Looked up once per union, in setup: each lookup holds a reference, as the kernel's would.
+    let known = KnownNodes()
+    Benchmark("stat of a looked-up file, \(label(layers))", configuration: .init(scalingFactor: .kilo)) { benchmark throws in
+        let fileSystem = try session.fileSystem()
+        for node in known.nodes {
+            blackHole(try fileSystem.attributes(of: node))
+        }
+    } setup: {
+        try session.setUp()
+        let fileSystem = try session.fileSystem()
+        known.nodes = try names.map { try fileSystem.lookup($0, in: .root).node }
+        guard try fileSystem.attributes(of: known.nodes[0]).kind == .regular else {
+            throw BenchmarkFailure("\(names[0]) is not a regular file")
+        }
+    } teardown: {
+        known.nodes = []
+        try session.tearDown()
+    }
+}
+
+/// The nodes a stat benchmark asks about, looked up in its setup.
+final class KnownNodes {
+    var nodes: [NodeID] = []
 }
 
 func expectMissing(_ path: FilePath, in fileSystem: UnionFileSystem) throws {

@@ -8,7 +8,7 @@ extension UnionFileSystem {
     /// by `forget(_:count:)`. Serves FUSE `LOOKUP`.
     public func lookup(_ name: String, in parent: NodeID,
         as caller: Credentials? = nil) throws(Errno) -> (node: NodeID, status: FileStatus) {
-        try withEngine(as: caller) { (engine) throws(Errno) in
+        try withEngine(as: caller, reading: true) { (engine) throws(Errno) in
             guard try engine.record(parent).isDirectory else { throw Errno.notDirectory }
             try engine.checkAccess(of: parent, .execute)
             let node = try engine.lookup(name, in: parent)
@@ -35,8 +35,10 @@ extension UnionFileSystem {
     /// Serves FUSE `GETATTR`.
     /// A removed file whose data is kept (`keepsDataOfRemovedFiles`) answers from that data.
     public func attributes(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> FileStatus {
-        if let kept = keptData(node), isRemovedFile(node) { return try keptAttributes(of: node, kept) }
-        return try withEngine(as: caller) { (engine) throws(Errno) in try engine.attributes(of: node) }
+        if keepsDataOfRemovedFiles, let kept = keptData(node), isRemovedFile(node) {
+            return try keptAttributes(of: node, kept)
+        }
+        return try withEngine(as: caller, reading: true) { (engine) throws(Errno) in try engine.attributes(of: node) }
     }
 
     /// Serves FUSE `SETATTR`.
@@ -55,7 +57,7 @@ extension UnionFileSystem {
 
     /// Serves FUSE `READLINK`.
     public func readLink(_ node: NodeID, as caller: Credentials? = nil) throws(Errno) -> String {
-        try withEngine(as: caller) { (engine) throws(Errno) in try engine.readLink(node) }
+        try withEngine(as: caller, reading: true) { (engine) throws(Errno) in try engine.readLink(node) }
     }
 
     /// Opens a node with `open(2)` flags; the caller owns the descriptor. Serves FUSE `OPEN`.
@@ -175,7 +177,7 @@ extension UnionFileSystem {
     /// Checks that `node` is a directory the caller may list (`ENOTDIR`, `EACCES`), reading its
     /// layers if that was not done yet. Serves FUSE `OPENDIR`.
     public func openDirectory(_ node: NodeID, as caller: Credentials? = nil) throws(Errno) {
-        try withEngine(as: caller) { (engine) throws(Errno) in
+        try withEngine(as: caller, reading: true) { (engine) throws(Errno) in
             try engine.loadDirectory(node)
             try engine.checkAccess(of: node, .read)
         }
@@ -184,18 +186,18 @@ extension UnionFileSystem {
     /// The listing of a directory as one open handle sees it: `.`, `..`, then every visible name.
     /// Serves FUSE `READDIR`/`READDIRPLUS` at the start of a listing.
     public func directorySnapshot(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> [DirectoryEntry] {
-        try withEngine(as: caller) { (engine) throws(Errno) in try engine.directorySnapshot(node) }
+        try withEngine(as: caller, reading: true) { (engine) throws(Errno) in try engine.directorySnapshot(node) }
     }
 
     /// Serves FUSE `GETXATTR`.
     public func extendedAttribute(_ name: String, of node: NodeID,
         as caller: Credentials? = nil) throws(Errno) -> [UInt8] {
-        try withEngine(as: caller) { (engine) throws(Errno) in try engine.extendedAttribute(name, of: node) }
+        try withEngine(as: caller, reading: true) { (engine) throws(Errno) in try engine.extendedAttribute(name, of: node) }
     }
 
     /// Serves FUSE `LISTXATTR`.
     public func extendedAttributeNames(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> [String] {
-        try withEngine(as: caller) { (engine) throws(Errno) in try engine.extendedAttributeNames(of: node) }
+        try withEngine(as: caller, reading: true) { (engine) throws(Errno) in try engine.extendedAttributeNames(of: node) }
     }
 
     /// Serves FUSE `SETXATTR`.
@@ -217,7 +219,7 @@ extension UnionFileSystem {
 
     /// Serves FUSE `STATFS`.
     public func fileSystemStatus(as caller: Credentials? = nil) throws(Errno) -> FileSystemStatus {
-        try withEngine(as: caller) { (engine) throws(Errno) in try engine.fileSystemStatus() }
+        try withEngine(as: caller, reading: true) { (engine) throws(Errno) in try engine.fileSystemStatus() }
     }
 }
 

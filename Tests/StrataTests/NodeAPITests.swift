@@ -61,6 +61,32 @@ struct NodeAPITests {
         #expect(failure { _ = try union.attributes(of: node) } != nil)
     }
 
+    @Test("the node API's reads keep the paths the path API remembered; its changes drop them")
+    func nodeReadsKeepResolvedPaths() throws {
+        let stack = try Stack(Self.fixture)
+        defer { stack.close() }
+        let union = stack.union
+        let remembered = { () throws -> Bool in
+            try union.withEngine(reading: true) { (engine) throws(Errno) in
+                engine.paths.lookup("d/a", by: union.credentials) != nil
+            }
+        }
+        _ = try union.status("d/a")
+        #expect(try remembered())
+        let directory = try union.lookup("d", in: .root).node
+        let file = try union.lookup("a", in: directory).node
+        _ = try union.attributes(of: file)
+        try union.openDirectory(directory)
+        _ = try union.directorySnapshot(of: directory)
+        _ = try union.extendedAttributeNames(of: file)
+        _ = try union.readLink(try union.lookup("l", in: .root).node)
+        _ = try union.fileSystemStatus()
+        #expect(try remembered(), "nothing a path resolves to changed")
+        try union.remove("a", in: directory, directory: false)
+        #expect(try !remembered())
+        #expect(failure { _ = try union.status("d/a") } == .noSuchFileOrDirectory)
+    }
+
     @Test("a removed lower file written through its node gets a readable copy only the node reaches",
           arguments: CopyBuild.allCases)
     func removedLowerFileWrittenThroughNode(build: CopyBuild) throws {
