@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
         abstract: "Benchmark Strata against a plain directory, kernel overlayfs, fuse-overlayfs and other overlays.",
         discussion: """
             Builds one layered fixture (on a dedicated ext4 loop image when run as root), then runs lookups, \
-            listings, small reads, creates, unlinks, copy-ups and rm -rf through plain syscalls on every backend, \
+            listings, small reads, creates, unlinks, renames, copy-ups and rm -rf through plain syscalls on every backend, \
             with a fresh upper and mount per repetition, and first lookups against 1–128 lower layers. Prints \
             medians [min-max], speedups over the kernel and fuse-overlayfs, and which targets of the benchmark \
             issue are met. Quote the ratios, not the absolute figures: they move with the machine and its load.

@@ -56,7 +56,7 @@ struct FixtureBuilder {
             try writer.directory(FixtureLayout.negativeDirectory, in: layer)
             try writer.file("\(FixtureLayout.negativeDirectory)/present\(layer)", in: layer, size: 0)
             try writer.directory(FixtureLayout.mergedDirectory, in: layer)
-            for set in ["chmod", "unlink", "copyup", "create"] {
+            for set in ["chmod", "unlink", "copyup", "create", "rename"] {
                 try writer.directory(set, in: layer)
                 try writer.file("\(set)/filler\(layer)", in: layer, size: 0)
             }
@@ -64,7 +64,7 @@ struct FixtureBuilder {
         for (index, path) in layout.mergedPaths.enumerated() {
             try writer.file(path, in: index % count, size: FixtureLayout.smallFileSize)
         }
-        for path in layout.chmodPaths + layout.unlinkPaths {
+        for path in layout.chmodPaths + layout.unlinkPaths + layout.renamePaths {
             try writer.file(path, in: bottom, size: FixtureLayout.smallFileSize)
         }
         for path in layout.copyUpPaths {
@@ -102,6 +102,11 @@ struct FixtureBuilder {
             }
             for path in layout.createPaths {
                 do { try FileDescriptor.currentWorkingDirectory.remove(at: "\(plainRoot)/\(path)") } catch .noSuchFileOrDirectory {}
+            }
+            for path in layout.renamePaths {
+                let moved = "\(plainRoot)/\(FixtureLayout.renamed(path))"
+                do { try FileDescriptor.currentWorkingDirectory.remove(at: moved) } catch .noSuchFileOrDirectory {}
+                try writer.file(path, in: 0, size: FixtureLayout.smallFileSize, replacing: true)
             }
             try writeRemovalTree(writer, replacing: true)
             let big = try FileDescriptor.currentWorkingDirectory.open(

@@ -3,8 +3,8 @@
 ///
 /// At scale 1 (the default): a 50k-entry tree (a quarter of its directories merged across every
 /// layer, the rest in one layer each), a deep directory present in every layer for negative lookups,
-/// a 20k-entry merged directory of small files, three sets of 10k lower files (chmod, unlink,
-/// copy-up), a directory for 10k creates, a 10,001-entry lower tree for `rm -rf`, two 1 GiB lower
+/// a 20k-entry merged directory of small files, four sets of 10k lower files (chmod, unlink,
+/// copy-up, rename), a directory for 10k creates, a 10,001-entry lower tree for `rm -rf`, two 1 GiB lower
 /// files, and a separate stack for the layer-scaling runs (10k names in the bottom layer under up to
 /// 127 filler layers).
 public struct FixtureLayout: Sendable {
@@ -72,12 +72,15 @@ public struct FixtureLayout: Sendable {
 
     // MARK: Write sets
 
-    /// Lower files per write workload (chmod, unlink, copy-up) and new files to create.
+    /// Lower files per write workload (chmod, unlink, copy-up, rename) and new files to create.
     public var setCount: Int { count(10_000, minimum: 20) }
     public var chmodPaths: [String] { (0..<setCount).map { "chmod/c\($0)" } }
     public var unlinkPaths: [String] { (0..<setCount).map { "unlink/u\($0)" } }
     public var copyUpPaths: [String] { (0..<setCount).map { "copyup/w\($0)" } }
     public var createPaths: [String] { (0..<setCount).map { "create/n\($0)" } }
+    public var renamePaths: [String] { (0..<setCount).map { "rename/r\($0)" } }
+    /// The name a renamed file gets, in the same directory.
+    public static func renamed(_ path: String) -> String { path + ".moved" }
     static let copyUpFileSize = 1_024
 
     // MARK: rm -rf
@@ -117,6 +120,6 @@ public struct FixtureLayout: Sendable {
 
     /// Entries in the fixture, for the output.
     public var totalEntries: Int {
-        treeDirectories * 49 + mergedEntries + 3 * setCount + removalEntries + 2 + scalingNames
+        treeDirectories * 49 + mergedEntries + 4 * setCount + removalEntries + 2 + scalingNames
     }
 }

@@ -51,6 +51,10 @@ final class PathTarget: Target {
         try here.setPermissions(at: absolute(path), mode)
     }
 
+    func rename(_ path: String, to newPath: String) throws(Errno) {
+        try here.rename(absolute(path), to: here, as: absolute(newPath))
+    }
+
     func append(_ path: String, _ bytes: [UInt8]) throws(Errno) {
         let file = try here.open(at: absolute(path), flags: O_WRONLY | O_APPEND)
         defer { try? file.close() }

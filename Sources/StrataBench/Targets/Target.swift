@@ -15,6 +15,8 @@ protocol Target: AnyObject {
     func unlink(_ path: String) throws(Errno)
     func removeDirectory(_ path: String) throws(Errno)
     func chmod(_ path: String, _ mode: UInt32) throws(Errno)
+    /// `rename(2)` (renameat2 without flags).
+    func rename(_ path: String, to newPath: String) throws(Errno)
     /// `open(O_WRONLY|O_APPEND)`, `write`, `close`: a data copy-up of a lower file.
     func append(_ path: String, _ bytes: [UInt8]) throws(Errno)
     /// `open(O_WRONLY)`, `pwrite` at `offset`, `close`.

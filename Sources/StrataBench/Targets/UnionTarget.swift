@@ -44,6 +44,10 @@ final class UnionTarget: Target {
         try union.setPermissions(FilePath(path), mode)
     }
 
+    func rename(_ path: String, to newPath: String) throws(Errno) {
+        try union.rename(FilePath(path), to: FilePath(newPath))
+    }
+
     func append(_ path: String, _ bytes: [UInt8]) throws(Errno) {
         let file = try union.open(FilePath(path), .writeOnly, options: .append)
         defer { file.close() }

@@ -93,6 +93,11 @@ final class RepetitionSession {
         measure(.copyUpSmall, operations: copyUps.count) { () throws(Errno) in
             for path in copyUps { try self.target.append(path, [0x0a]) }
         }
+        let renames = layout.renamePaths
+        prepare { () throws(Errno) in try self.expectPresent(renames) }
+        measure(.rename, operations: renames.count) { () throws(Errno) in
+            for path in renames { try self.target.rename(path, to: FixtureLayout.renamed(path)) }
+        }
         prepare { () throws(Errno) in try self.target.walk(FixtureLayout.removalRoot) }
         measure(.removeTree, operations: nil) { () throws(Errno) in try self.target.removeTree(FixtureLayout.removalRoot) }
         // Each 1 GiB copy-up starts with nothing dirty in the page cache: the writeback of what the
@@ -128,6 +133,11 @@ final class RepetitionSession {
         check(
             try target.status(layout.copyUpPaths[0])?.size == Int64(FixtureLayout.copyUpFileSize + 1),
             "\(layout.copyUpPaths[0]) grew by one byte")
+        let renamed = layout.renamePaths[0]
+        check(try target.status(renamed) == nil, "\(renamed) is gone")
+        check(
+            try target.status(FixtureLayout.renamed(renamed))?.size == Int64(FixtureLayout.smallFileSize),
+            "\(FixtureLayout.renamed(renamed)) has its data")
         check(try target.status(FixtureLayout.removalRoot) == nil, "\(FixtureLayout.removalRoot) is gone")
         check(
             try target.status(FixtureLayout.bigAppendPath)?.size == layout.bigFileSize + 1,

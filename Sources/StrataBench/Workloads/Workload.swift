@@ -14,6 +14,7 @@ public enum Workload: String, Codable, Sendable, CaseIterable {
     case unlink
     case chmod
     case copyUpSmall = "copyup_small"
+    case rename
     case removeTree = "rmrf"
     case bigAppend = "copyup_big_append"
     case bigOverwrite = "copyup_big_overwrite"
@@ -61,6 +62,7 @@ public enum Workload: String, Codable, Sendable, CaseIterable {
         case .unlink: return "unlink \(layout.setCount) lower files (whiteouts)"
         case .chmod: return "chmod \(layout.setCount) lower files (metadata copy-up)"
         case .copyUpSmall: return "append 1 B to \(layout.setCount) lower 1 KiB files (copy-up)"
+        case .rename: return "rename \(layout.setCount) lower files in their directory"
         case .removeTree: return "rm -rf a \(layout.removalEntries)-entry lower tree"
         case .bigAppend: return "append 1 B to a \(layout.bigFileSize >> 20) MiB lower file"
         case .bigOverwrite: return "overwrite 4 KiB at 0 of a \(layout.bigFileSize >> 20) MiB lower file"
