@@ -96,9 +96,11 @@ extension UnionFileSystem {
         }
     }
 
-    /// The kept data of a removed file, if `node` is one.
+    /// The kept data of a removed file, if `node` is one. Without `keepsDataOfRemovedFiles` nothing
+    /// is kept, and the data files are not even locked to ask (a GETATTR asks on every call).
     func keptData(_ node: NodeID) -> DataFile? {
-        dataFiles.withLock { $0.isKept(node) ? $0.file(node, writing: false) : nil }
+        guard keepsDataOfRemovedFiles else { return nil }
+        return dataFiles.withLock { $0.isKept(node) ? $0.file(node, writing: false) : nil }
     }
 
     /// Whether `node` is a regular file with no name left in the union (it lives on only through the

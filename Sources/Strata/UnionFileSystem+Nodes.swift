@@ -35,9 +35,7 @@ extension UnionFileSystem {
     /// Serves FUSE `GETATTR`.
     /// A removed file whose data is kept (`keepsDataOfRemovedFiles`) answers from that data.
     public func attributes(of node: NodeID, as caller: Credentials? = nil) throws(Errno) -> FileStatus {
-        if keepsDataOfRemovedFiles, let kept = keptData(node), isRemovedFile(node) {
-            return try keptAttributes(of: node, kept)
-        }
+        if let kept = keptData(node), isRemovedFile(node) { return try keptAttributes(of: node, kept) }
         return try withEngine(as: caller, reading: true) { (engine) throws(Errno) in try engine.attributes(of: node) }
     }
 
