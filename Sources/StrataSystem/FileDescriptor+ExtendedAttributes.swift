@@ -9,7 +9,8 @@
 // the kernel jumps through the magic link to exactly the directory `self`
 // refers to (no path race), then looks `name` up without following it.
 // For the descriptor itself (an empty name) the f*xattr calls are used; they
-// fail with EBADF on an O_PATH descriptor, which then goes through
+// fail with EBADF on an O_PATH descriptor. An O_PATH directory is then its own
+// entry "." for the *xattrat calls; anything else goes through
 // "/proc/self/fd/<self>" with the following variants (the magic link lands on
 // the very inode the descriptor refers to, even a symbolic link).
 //===----------------------------------------------------------------------===//
@@ -35,17 +36,18 @@ extension FileDescriptor {
   /// `name` from the descriptor directly, where a procfs path costs several lookups more (4× the
   /// time of the call). Before Linux 6.13, the path form (`pathCall`, given the procfs path and
   /// whether the final component may be followed) serves. The descriptor itself takes the descriptor
-  /// form (`descriptorCall`), then the path form on `EBADF` (an `O_PATH` descriptor).
+  /// form (`descriptorCall`); on `EBADF` (an `O_PATH` descriptor) the *xattrat form on `"."` serves a
+  /// directory, and the path form anything else.
   private func withExtendedAttributeTarget<R>(
     _ name: String,
-    atCall: (_ atFlags: CUnsignedInt) throws(Errno) -> R,
+    atCall: (_ entry: String, _ atFlags: CUnsignedInt) throws(Errno) -> R,
     descriptorCall: () throws(Errno) -> R,
     pathCall: (String, _ follow: Bool) throws(Errno) -> R
   ) throws(Errno) -> R {
     // Not for the descriptor itself: AT_EMPTY_PATH refuses O_PATH descriptors (EBADF).
     if !name.isEmpty && !extendedAttributeCallsAtMissing.load(ordering: .relaxed) {
       do {
-        return try atCall(CUnsignedInt(_AT_SYMLINK_NOFOLLOW))
+        return try atCall(name, CUnsignedInt(_AT_SYMLINK_NOFOLLOW))
       } catch .noFunction {
         extendedAttributeCallsAtMissing.store(true, ordering: .relaxed)
       }
@@ -54,7 +56,16 @@ extension FileDescriptor {
       do {
         return try descriptorCall()
       } catch .badFileDescriptor {
-        // An O_PATH descriptor; go through procfs below.
+        // An O_PATH descriptor. A directory is its own entry "." (one call); anything else, or a
+        // kernel without the *at forms, goes through procfs.
+        if !extendedAttributeCallsAtMissing.load(ordering: .relaxed) {
+          do {
+            return try atCall(".", CUnsignedInt(_AT_SYMLINK_NOFOLLOW))
+          } catch .notDirectory {
+          } catch .noFunction {
+            extendedAttributeCallsAtMissing.store(true, ordering: .relaxed)
+          }
+        }
         do {
           return try pathCall(extendedAttributePath(""), true)
         } catch .noSuchFileOrDirectory {
@@ -82,9 +93,9 @@ extension FileDescriptor {
   public func extendedAttribute(_ attribute: String, at name: String = "") throws(Errno) -> [UInt8] {
     try withExtendedAttributeTarget(
       name,
-      atCall: { (atFlags) throws(Errno) -> [UInt8] in
+      atCall: { (entry, atFlags) throws(Errno) -> [UInt8] in
         try unsafe readSizedAttributeData { (buffer, size) throws(Errno) -> Int in
-          try unsafe withCNames(name, attribute) {
+          try unsafe withCNames(entry, attribute) {
             unsafe system_getxattrat(rawValue, $0, atFlags, $1, buffer, size)
           }
         }
@@ -122,9 +133,9 @@ extension FileDescriptor {
   ) throws(Errno) {
     try withExtendedAttributeTarget(
       name,
-      atCall: { (atFlags) throws(Errno) in
+      atCall: { (entry, atFlags) throws(Errno) in
         try nothingOrErrno { () throws(Errno) -> CInt in
-          try unsafe withCNames(name, attribute) { pathName, attributeName in
+          try unsafe withCNames(entry, attribute) { pathName, attributeName in
             unsafe value.withUnsafeBytes {
               unsafe system_setxattrat(rawValue, pathName, atFlags, attributeName, $0.baseAddress, $0.count, flags.rawValue)
             }
@@ -167,9 +178,9 @@ extension FileDescriptor {
   public func extendedAttributeNames(at name: String = "") throws(Errno) -> [String] {
     let list = try withExtendedAttributeTarget(
       name,
-      atCall: { (atFlags) throws(Errno) -> [UInt8] in
+      atCall: { (entry, atFlags) throws(Errno) -> [UInt8] in
         try unsafe readSizedAttributeData { (buffer, size) throws(Errno) -> Int in
-          try unsafe withCName(name) {
+          try unsafe withCName(entry) {
             unsafe system_listxattrat(rawValue, $0, atFlags, buffer?.assumingMemoryBound(to: CChar.self), size)
           }
         }
@@ -205,9 +216,9 @@ extension FileDescriptor {
   public func removeExtendedAttribute(_ attribute: String, at name: String = "") throws(Errno) {
     try withExtendedAttributeTarget(
       name,
-      atCall: { (atFlags) throws(Errno) in
+      atCall: { (entry, atFlags) throws(Errno) in
         try nothingOrErrno { () throws(Errno) -> CInt in
-          try unsafe withCNames(name, attribute) { unsafe system_removexattrat(rawValue, $0, atFlags, $1) }
+          try unsafe withCNames(entry, attribute) { unsafe system_removexattrat(rawValue, $0, atFlags, $1) }
         }
       },
       descriptorCall: { () throws(Errno) in

@@ -106,6 +106,19 @@ struct ExtendedAttributeTests {
     // The directory descriptor itself.
     try scratch.fd.setExtendedAttribute("user.dir", to: [4])
     #expect(try scratch.fd.extendedAttribute("user.dir") == [4])
+
+    // An O_PATH directory descriptor (its own entry "."), with an attribute of its own only.
+    try scratch.fd.createDirectory(at: "d", permissions: 0o755)
+    try scratch.fd.setExtendedAttribute("user.inner", to: [6], at: "d/.")
+    let directory = try scratch.fd.open(at: "d", flags: O_PATH_ | O_DIRECTORY)
+    defer { try? directory.close() }
+    try directory.setExtendedAttribute("trusted.d", to: [5])
+    #expect(try scratch.fd.extendedAttribute("trusted.d", at: "d") == [5])
+    #expect(Set(try directory.extendedAttributeNames()) == ["user.inner", "trusted.d"])
+    #expect(try directory.extendedAttribute("user.inner") == [6])
+    try directory.removeExtendedAttribute("user.inner")
+    #expect(throws: E(ENODATA)) { try scratch.fd.extendedAttribute("user.inner", at: "d") }
+    #expect(throws: E(ENODATA)) { try scratch.fd.extendedAttribute("trusted.d") }
   }
 
   @Test("xattrs relative to the current working directory")
