@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -497,6 +498,14 @@ int cstrata_errno(void) {
 
 void cstrata_set_errno(int value) {
     errno = value;
+}
+
+// MARK: - Memory
+
+int cstrata_populate_and_release(size_t bytes) {
+    void *memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (memory == MAP_FAILED) return -1;
+    return munmap(memory, bytes);
 }
 
 // MARK: - Devices

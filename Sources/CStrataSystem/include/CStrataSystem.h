@@ -234,6 +234,11 @@ int cstrata_getgroups(int size, uint32_t *list);
 int cstrata_errno(void);
 void cstrata_set_errno(int value);
 
+// MARK: - Memory
+
+/// Maps `bytes` of private anonymous memory with every page faulted in (MAP_POPULATE), then unmaps it.
+int cstrata_populate_and_release(size_t bytes);
+
 // MARK: - Devices
 
 uint64_t cstrata_makedev(uint32_t major, uint32_t minor);

@@ -31,7 +31,7 @@ enum ProcessUsage {
         return nil
     }
 
-    private static func read(_ path: String) -> String? {
+    static func read(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
     }
 }

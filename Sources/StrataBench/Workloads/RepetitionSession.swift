@@ -100,15 +100,20 @@ final class RepetitionSession {
         }
         prepare { () throws(Errno) in try self.target.walk(FixtureLayout.removalRoot) }
         measure(.removeTree, operations: nil) { () throws(Errno) in try self.target.removeTree(FixtureLayout.removalRoot) }
-        // Each 1 GiB copy-up starts with nothing dirty in the page cache: the writeback of what the
-        // workloads before it (or the other copy-up) left would otherwise land in its time.
+        // Each 1 GiB copy-up starts with nothing dirty in the page cache (the writeback of what the
+        // workloads before it, or the other copy-up, left would otherwise land in its time) and with
+        // free memory the guest still holds (`PageCacheHeadroom`).
         prepare { () throws(Errno) in
             try self.expectPresent([FixtureLayout.bigAppendPath, FixtureLayout.bigOverwritePath])
             sync()
+            PageCacheHeadroom.prepare(for: self.layout.bigFileSize)
         }
         measure(.bigAppend, operations: nil) { () throws(Errno) in try self.target.append(FixtureLayout.bigAppendPath, [0x0a]) }
         let page = [UInt8](repeating: 0x63, count: 4_096)
-        prepare { () throws(Errno) in sync() }
+        prepare { () throws(Errno) in
+            sync()
+            PageCacheHeadroom.prepare(for: self.layout.bigFileSize)
+        }
         measure(.bigOverwrite, operations: nil) { () throws(Errno) in
             try self.target.overwrite(FixtureLayout.bigOverwritePath, page, at: 0)
         }

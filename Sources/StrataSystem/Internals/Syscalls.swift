@@ -381,3 +381,10 @@ internal func system_major(_ device: UInt64) -> UInt32 {
 internal func system_minor(_ device: UInt64) -> UInt32 {
   cstrata_minor(device)
 }
+
+// MARK: - Memory
+
+@inline(__always)
+internal func system_populate_and_release(_ bytes: Int) -> CInt {
+  cstrata_populate_and_release(bytes)
+}
