@@ -9,8 +9,8 @@
 ///
 /// The corresponding C type is `struct linux_dirent64`.
 public struct DirectoryRecord: Sendable, Hashable {
-  /// The entry's name: one path component, without `/` or NUL. Bytes that are
-  /// not valid UTF-8 are decoded with replacement characters.
+  /// The entry's name: one path component, without `/`, in the lossless form
+  /// of `FileName` (bytes that are not UTF-8 escaped).
   ///
   /// The corresponding C field is `d_name`.
   public var name: String

@@ -139,8 +139,8 @@ extension FileDescriptor {
 
   /// The target of the symbolic link `name` in this directory, of any length;
   /// with an empty `name`, of the link this `O_PATH|O_NOFOLLOW` descriptor
-  /// refers to. Bytes that are not UTF-8 are decoded with replacement
-  /// characters.
+  /// refers to, in the lossless form of `FileName` (bytes that are not UTF-8
+  /// escaped).
   ///
   /// Errors a caller can see: `EINVAL` (not a symbolic link, or a name
   /// containing NUL), `ENOENT`, `ENOTDIR`, `EACCES`, `ELOOP`.
@@ -156,8 +156,7 @@ extension FileDescriptor {
         }
       }
       if count < capacity {
-        let bytes = buffer[..<count].map { UInt8(bitPattern: $0) }
-        return String(decoding: bytes, as: UTF8.self)
+        return FileName.decode(buffer[..<count].lazy.map { UInt8(bitPattern: $0) })
       }
       // readlink(2) truncates silently: a full buffer may mean a longer target.
       if capacity >= 1 << 24 { throw .fileNameTooLong }

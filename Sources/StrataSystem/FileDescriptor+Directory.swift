@@ -10,7 +10,8 @@ extension FileDescriptor {
   /// file system returns them.
   ///
   /// `self` must be a directory opened for reading (`O_RDONLY|O_DIRECTORY`,
-  /// not `O_PATH`). The directory offset is reset to the start first and is
+  /// not `O_PATH`). The directory offset is reset to the start first (unless
+  /// `rewinding` is false: a descriptor just opened is there already) and is
   /// left at the end, so the call can be repeated; concurrent calls on the
   /// same descriptor from different threads are not safe. Entries added or
   /// removed during the listing may or may not appear.
@@ -19,8 +20,8 @@ extension FileDescriptor {
   /// `ENOTDIR`, `ENOENT` (the directory was removed), `EIO`.
   ///
   /// The corresponding C function is `getdents64`.
-  public func readDirectoryRecords() throws(Errno) -> [DirectoryRecord] {
-    _ = try valueOrErrno { system_lseek(rawValue, 0, _SEEK_SET) }
+  public func readDirectoryRecords(rewinding: Bool = true) throws(Errno) -> [DirectoryRecord] {
+    if rewinding { _ = try valueOrErrno { system_lseek(rawValue, 0, _SEEK_SET) } }
     let capacity = 64 * 1024
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     defer { unsafe buffer.deallocate() }
@@ -39,7 +40,7 @@ extension FileDescriptor {
         let nameBuffer = unsafe UnsafeRawBufferPointer(rebasing: nameBytes[..<nameLength])
         let isDot = unsafe isDotOrDotDot(nameBuffer)
         if !isDot {
-          let name = unsafe String(decoding: nameBuffer, as: UTF8.self)
+          let name = unsafe FileName.decode(nameBuffer)
           records.append(DirectoryRecord(name: name, inode: header.inode, type: header.type))
         }
         if header.record_length == 0 { break }

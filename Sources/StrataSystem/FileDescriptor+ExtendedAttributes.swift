@@ -200,7 +200,7 @@ extension FileDescriptor {
           }
         }
       })
-    return list.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    return list.split(separator: 0).map { FileName.decode($0) }
   }
 
   /// Removes the extended attribute `attribute` of the entry `name` of this

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// `O_PATH` descriptors of the layer directories used last, by key.
+/// Descriptors of the layer directories used last, by key: `O_PATH`, or the descriptor a directory
+/// was listed through (only ever used as the base of *at calls here, never read from again).
 ///
 /// Opening a directory beneath its layer root for every operation cost a path walk and two system
 /// calls more than the operation itself (a first lookup is one `fstatat`). A kept descriptor names
@@ -31,6 +32,12 @@ final class DirectoryCache<Key: Hashable & Sendable>: Sendable {
         let kept = keep(descriptor, as: key)
         defer { if !kept { try? descriptor.close() } }
         return try body(descriptor)
+    }
+
+    /// Keeps `descriptor`, which the caller opened on the directory `key` for some other use and
+    /// owns no longer: the next `with` need not open it again. Closed if one is kept already.
+    func adopt(_ descriptor: FileDescriptor, as key: Key) {
+        if !keep(descriptor, as: key) { try? descriptor.close() }
     }
 
     /// A descriptor of the directory `key` that the caller owns and closes.

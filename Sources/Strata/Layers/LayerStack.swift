@@ -115,7 +115,7 @@ struct LayerStack: Sendable {
     }
 
     private static func isInside(_ inner: String, _ outer: String) -> Bool {
-        inner == outer || inner.hasPrefix(outer == "/" ? "/" : outer + "/")
+        inner == outer || inner.hasNamePrefix(outer == "/" ? "/" : outer + "/")
     }
 
     private static func validate(

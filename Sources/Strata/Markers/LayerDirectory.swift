@@ -29,42 +29,52 @@ struct LayerDirectory {
         }
     }
 
-    var entries: [String: Entry] = [:]
+    var entries: [NameKey: Entry] = [:]
     var isOpaque = false
     /// The directory's own `overlay.redirect`, when a kernel upper is used as a lower layer.
     var redirect: String?
     /// The opaque marker is the `.wh..wh..opq` file (rather than an xattr).
     var hasOpaqueMarkerFile = false
 
-    /// Reads the directory `path` of a layer whose root is `root`.
-    static func read(_ path: String, in root: FileDescriptor) throws(Errno) -> LayerDirectory {
+    /// Reads the directory `path` of a layer whose root is `root`, then hands the descriptor it read
+    /// through (open for reading) to `keep`, which owns it from then on.
+    static func read(
+        _ path: String, in root: FileDescriptor, keep: (FileDescriptor) -> Void
+    ) throws(Errno) -> LayerDirectory {
         let directory = try root.open(beneath: path.isEmpty ? "." : path, flags: openReadOnlyDirectory)
-        defer { try? directory.close() }
-        return try read(directory)
+        let result: LayerDirectory
+        do {
+            result = try read(directory)
+        } catch {
+            try? directory.close()
+            throw error
+        }
+        keep(directory)
+        return result
     }
 
-    /// Reads an open directory (`O_RDONLY | O_DIRECTORY`).
-    static func read(_ directory: FileDescriptor) throws(Errno) -> LayerDirectory {
+    /// Reads a directory just opened (`O_RDONLY | O_DIRECTORY`, at its start).
+    private static func read(_ directory: FileDescriptor) throws(Errno) -> LayerDirectory {
         var result = LayerDirectory()
         let marks = PrivateMarks.read(in: directory)
         result.isOpaque = marks.isOpaque
         result.redirect = marks.redirect
         let mayHoldAttributeWhiteouts = marks.opaque == "x"
         var position = 0
-        let records = try directory.readDirectoryRecords()
+        let records = try directory.readDirectoryRecords(rewinding: false)
         // Sized once: growing a dictionary of thousands of names rehashes every name at each step.
         result.entries.reserveCapacity(records.count)
         for record in records {
             let name = record.name
-            if name == PrivateNames.opaqueMarker {
+            if name.isSameName(as: PrivateNames.opaqueMarker) {
                 result.isOpaque = true
                 result.hasOpaqueMarkerFile = true
                 continue
             }
-            if name.hasPrefix(PrivateNames.whiteoutPrefix) {
-                let target = String(name.dropFirst(PrivateNames.whiteoutPrefix.count))
+            if name.hasNamePrefix(PrivateNames.whiteoutPrefix) {
+                let target = String(decoding: name.utf8.dropFirst(PrivateNames.whiteoutPrefix.utf8.count), as: UTF8.self)
                 // `.wh..wh.*` are AUFS bookkeeping names; they never whiteout anything.
-                if !target.hasPrefix(PrivateNames.whiteoutPrefix) && isValidName(target) {
+                if !target.hasNamePrefix(PrivateNames.whiteoutPrefix) && isValidName(target) {
                     result.entries[target, default: Entry(kind: nil, inode: 0, whiteout: nil, position: position)]
                         .whiteout = .ociFile
                     position += 1

@@ -17,7 +17,7 @@ public enum PrivateNames {
 
     /// Whether `name` is an xattr through which a layer carries union metadata.
     public static func isPrivateAttribute(_ name: String) -> Bool {
-        attributePrefixes.contains { name.hasPrefix($0) }
+        attributePrefixes.contains { name.hasNamePrefix($0) }
     }
 
     /// Whether a name may be created through the union. `.wh.` names would be read back as whiteouts.

@@ -5,7 +5,7 @@
 /// exclusively ours while the union is open, and lowers never change), so a lookup is one hash probe
 /// whatever the number of layers.
 struct MergedDirectory {
-    var entries: [String: MergedEntry] = [:]
+    var entries: [NameKey: MergedEntry] = [:]
     /// The listing order given to the next name created in the upper layer.
     var nextUpperOrder: Int64 = 0
 
@@ -34,7 +34,7 @@ struct MergedDirectory {
         for (name, entry) in entries {
             guard let kind = entry.kind else { continue }
             orders.append(entry.order)
-            visible.append(Listed(name: name, kind: kind, layer: entry.layer, inode: entry.inode))
+            visible.append(Listed(name: name.string, kind: kind, layer: entry.layer, inode: entry.inode))
         }
         if let placed = Self.placeInOrder(orders) { return placed.map { visible[$0] } }
         var sorted = Array(orders.indices)
@@ -146,13 +146,13 @@ extension MergedEntry {
 /// whiteout closes the name.
 struct LowerMerge {
     /// Names whose top lower copy is a whiteout: they must not show.
-    private(set) var hidden: [String] = []
+    private(set) var hidden: [NameKey] = []
     /// Visible directories that lower layers may no longer merge into (few: a same-layer OCI whiteout,
     /// or a non-directory below).
-    private var closed: Set<String> = []
+    private var closed: Set<NameKey> = []
 
     mutating func add(
-        _ entry: LayerDirectory.Entry, named name: String, layer: Int, rank: Int, to merged: inout MergedEntry
+        _ entry: LayerDirectory.Entry, named name: NameKey, layer: Int, rank: Int, to merged: inout MergedEntry
     ) {
         let isDirectory = entry.kind == .directory
         if merged.order < 0 {

@@ -11,7 +11,7 @@ struct NodeRecord {
     var name: String {
         willSet {
             // The lower copy keeps the name it has in its layer.
-            if lowerPlace != nil, rare?.lowerName == nil, newValue != name {
+            if lowerPlace != nil, rare?.lowerName == nil, !newValue.isSameName(as: name) {
                 rare = RareFields.make(redirect: redirect, indexKey: indexKey, lowerName: name)
             }
         }
@@ -36,7 +36,7 @@ struct NodeRecord {
     /// Directories: the merged listing, once loaded.
     var directory: MergedDirectory?
     /// Names already resolved to nodes in this directory.
-    var children: [String: NodeID] = [:]
+    var children: [NameKey: NodeID] = [:]
     /// Outstanding kernel lookups (FUSE `forget` decrements).
     var lookups: UInt64 = 0
     /// What few records have (see `RareFields`); nil for most.
@@ -56,7 +56,7 @@ struct NodeRecord {
         get { lowerPlace.map { LowerObject(directory: $0, name: rare?.lowerName ?? name) } }
         set {
             lowerPlace = newValue?.directory
-            let lowerName = newValue.flatMap { $0.name == name ? nil : $0.name }
+            let lowerName = newValue.flatMap { $0.name.isSameName(as: name) ? nil : $0.name }
             rare = RareFields.make(redirect: redirect, indexKey: indexKey, lowerName: lowerName)
         }
     }
@@ -158,4 +158,13 @@ private struct PackedStatus {
 struct NameLocation: Hashable {
     var parent: NodeID
     var name: String
+
+    static func == (lhs: NameLocation, rhs: NameLocation) -> Bool {
+        lhs.parent == rhs.parent && lhs.name.isSameName(as: rhs.name)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(parent)
+        hasher.combine(NameKey(name))
+    }
 }

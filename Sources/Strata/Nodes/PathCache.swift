@@ -7,7 +7,7 @@
 /// the cache holds one caller's results at a time.
 struct PathCache {
     /// A resolved node, or nil for a path that does not exist (`ENOENT`).
-    private var resolved: [String: NodeID?] = [:]
+    private var resolved: [NameKey: NodeID?] = [:]
     private var owner: Credentials?
 
     /// Bounds the memory of a long run of distinct paths; reaching it starts over.

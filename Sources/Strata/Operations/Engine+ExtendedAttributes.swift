@@ -43,7 +43,7 @@ extension Engine {
         // A removal of an absent attribute must not copy anything up.
         if value == nil {
             let names = try extendedAttributeNames(of: id)
-            guard names.contains(name) else { throw Errno.noData }
+            guard names.contains(where: { $0.isSameName(as: name) }) else { throw Errno.noData }
         }
         try copyUp(id)
         let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, entry) throws(Errno) in

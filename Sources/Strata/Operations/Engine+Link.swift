@@ -12,7 +12,7 @@ extension Engine {
         try copyUpName(id)
         let (parent, name) = try upperLocation(of: id)
         let copied = try self.record(id)
-        if copied.metacopy, copied.redirect?.hasPrefix("/") != true {
+        if copied.metacopy, copied.redirect?.hasNamePrefix("/") != true {
             // Every name of a metadata-only file must find its data: an absolute redirect naming the
             // linked name's lower path says where (kernel `ovl_set_link_redirect`).
             let redirect = "/" + joinPath(lowerPath(of: parent), copied.redirect ?? name)

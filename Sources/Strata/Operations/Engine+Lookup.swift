@@ -16,7 +16,7 @@ extension Engine {
         if record.inUpper {
             let upper = try upperLayer()
             guard let path = upperPath(of: id) else { throw Errno.noSuchFileOrDirectory }
-            upperDirectory = try LayerDirectory.read(path, in: upper.root)
+            upperDirectory = try LayerDirectory.read(path, in: upper.root) { upper.directories.adopt($0, as: id) }
         }
 
         var merged = MergedDirectory()
@@ -32,7 +32,9 @@ extension Engine {
             while let lower = pending.popFirst() {
                 let layerDirectory: LayerDirectory
                 do {
-                    layerDirectory = try LayerDirectory.read(lower.path, in: layers.lowers[lower.layer].root)
+                    layerDirectory = try LayerDirectory.read(lower.path, in: layers.lowers[lower.layer].root) {
+                        layers.lowerDirectories.adopt($0, as: lower)
+                    }
                 } catch where error == .noSuchFileOrDirectory || error == .notDirectory {
                     continue
                 }
@@ -75,7 +77,7 @@ extension Engine {
         // Names repeated across layers (directories present in several) leave the table sized for more
         // than it holds, for as long as the node lives: a compact copy costs one pass over few names.
         if merged.entries.capacity > 4 * merged.entries.count + 16 {
-            var compact = [String: MergedEntry](minimumCapacity: merged.entries.count)
+            var compact = [NameKey: MergedEntry](minimumCapacity: merged.entries.count)
             for (name, entry) in merged.entries { compact[name] = entry }
             merged.entries = compact
         }
@@ -125,7 +127,7 @@ extension Engine {
         case .child(let existing):
             if let kind = nodes.kind(of: existing) {
                 // Name-based operations (rename, link, copy-up of the name) act on the name reached last.
-                if kind != .directory && (nodes.parent(of: existing) != parent || nodes.name(of: existing) != name) {
+                if kind != .directory && (nodes.parent(of: existing) != parent || nodes.name(of: existing)?.isSameName(as: name) != true) {
                     attach(existing, to: parent, as: name)
                 }
                 return (existing, kind)
@@ -257,8 +259,8 @@ extension Engine {
     private func metacopySource(
         _ name: String, redirect: String?, entry: MergedEntry, parent: ParentSite
     ) throws(Errno) -> LowerObject? {
-        if let redirect, redirect.hasPrefix("/") {
-            let components = redirect.split(separator: "/").map(String.init)
+        if let redirect, redirect.hasNamePrefix("/") {
+            let components = Self.components(of: redirect)
             guard let last = components.last else { return nil }
             let directoryPath = components.dropLast().joined(separator: "/")
             for layer in layers.lowers {
@@ -293,8 +295,8 @@ extension Engine {
     /// symlink in the way ends the merge, as a non-directory would.
     func resolveRedirect(_ redirect: String, parent: ParentSite, below layer: Int = -1) -> [LowerDirectory] {
         var candidates: [LowerDirectory] = []
-        if redirect.hasPrefix("/") {
-            let path = redirect.split(separator: "/").joined(separator: "/")
+        if redirect.hasNamePrefix("/") {
+            let path = Self.components(of: redirect).joined(separator: "/")
             for lower in layers.lowers where lower.index > layer {
                 candidates.append(LowerDirectory(layer: lower.index, path: path))
             }

@@ -80,8 +80,8 @@ extension Engine {
         // Upper entries may carry the inode number of their origin: resolve those to nodes first, so
         // that no copy of this directory's tables is alive while lookups add children to it.
         let unresolved = (nodes[id]?.directory?.entries ?? [:]).compactMap { (name, entry) -> String? in
-            entry.kind != nil && entry.layer == .upper && nodes.child(name, of: id).flatMap({ nodes.kind(of: $0) }) == nil
-                ? name : nil
+            entry.kind != nil && entry.layer == .upper && nodes.child(name.string, of: id).flatMap({ nodes.kind(of: $0) }) == nil
+                ? name.string : nil
         }
         for name in unresolved { _ = try? lookup(name, in: id) }
         guard let directory = nodes[id]?.directory, let inode = nodes[id]?.inode else { throw Errno.ioError }

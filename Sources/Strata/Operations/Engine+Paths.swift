@@ -8,7 +8,7 @@ extension Engine {
     /// union root, `..` stops at it: `openat2` `RESOLVE_IN_ROOT` semantics); the final component is
     /// followed only with `followFinal`. Throws `ENOENT`, `ENOTDIR`, `ELOOP`, `ENAMETOOLONG`.
     mutating func resolve(_ path: FilePath, followFinal: Bool = false) throws(Errno) -> NodeID {
-        let string = path.string
+        let string = FileName.decode(path)
         guard !followFinal else { return try walk(Self.components(of: string), followFinal: true) }
         if let cached = paths.lookup(string, by: caller) {
             guard let node = cached else { throw Errno.noSuchFileOrDirectory }
@@ -36,7 +36,7 @@ extension Engine {
     }
 
     static func components(of path: FilePath) -> [String] {
-        components(of: path.string)
+        components(of: FileName.decode(path))
     }
 
     /// The non-empty `/`-separated components of `path`. Splits bytes, not Characters: a path is bytes
@@ -90,7 +90,7 @@ extension Engine {
                 hops += 1
                 guard hops <= Self.maximumSymlinkHops else { throw Errno.tooManySymbolicLinkLevels }
                 let target = try readLink(child)
-                if target.hasPrefix("/") { stack = [.root] }
+                if target.hasNamePrefix("/") { stack = [.root] }
                 followed.append(contentsOf: Self.components(of: target).reversed())
                 continue
             }

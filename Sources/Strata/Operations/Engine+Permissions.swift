@@ -79,13 +79,13 @@ extension Engine {
     /// Extended attributes: `trusted.*` and `security.*` need privilege; `user.*` the read or write
     /// right. Throws `EPERM`, `EACCES`.
     func checkAttributeAccess(of id: NodeID, name: String, write: Bool) throws(Errno) {
-        if name.hasPrefix("user."), let kind = nodes[id]?.kind, kind != .regular, kind != .directory {
+        if name.hasNamePrefix("user."), let kind = nodes[id]?.kind, kind != .regular, kind != .directory {
             // The VFS allows user.* only on regular files and directories (`xattr_permission`).
             throw write ? Errno.notPermitted : Errno.noData
         }
         guard !caller.isPrivileged else { return }
-        if write && (name.hasPrefix("trusted.") || name.hasPrefix("security.")) { throw Errno.notPermitted }
-        if name.hasPrefix("user.") {
+        if write && (name.hasNamePrefix("trusted.") || name.hasNamePrefix("security.")) { throw Errno.notPermitted }
+        if name.hasNamePrefix("user.") {
             let status = try attributes(of: id)
             if write && status.user != caller.user { try checkAccess(status, .write) }
             if !write { try checkAccess(status, .read) }

@@ -147,7 +147,7 @@ extension Engine {
             // names may live anywhere); relative (the old name) otherwise. A redirect already good
             // enough stays.
             let absolute = !samedir || (!record.isDirectory && (record.lowerStatus?.linkCount ?? 1) > 1)
-            if let existing = record.redirect, !absolute || existing.hasPrefix("/") { return }
+            if let existing = record.redirect, !absolute || existing.hasNamePrefix("/") { return }
             let redirect = absolute ? "/" + joinPath(lowerPath(of: oldParent), record.redirect ?? name) : name
             try upperDirectory.setExtendedAttribute(attributes.redirect, to: Array(redirect.utf8), at: name)
             nodes[node]?.redirect = redirect
@@ -165,7 +165,7 @@ extension Engine {
     func lowerPath(of id: NodeID) -> String {
         guard id != .root, let record = nodes[id], let parent = record.parent else { return "" }
         if let redirect = record.redirect {
-            if redirect.hasPrefix("/") { return String(redirect.drop { $0 == "/" }) }
+            if redirect.hasNamePrefix("/") { return String(decoding: redirect.utf8.drop { $0 == UInt8(ascii: "/") }, as: UTF8.self) }
             return joinPath(lowerPath(of: parent), redirect)
         }
         return joinPath(lowerPath(of: parent), record.name)

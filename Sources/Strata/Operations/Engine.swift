@@ -67,7 +67,7 @@ struct Engine {
         return components.reversed().joined(separator: "/")
     }
 
-    /// Opens the upper copy of directory `id` as an `O_PATH` descriptor; the caller closes it.
+    /// A descriptor of the upper copy of directory `id` (for *at calls only); the caller closes it.
     func openUpperDirectory(_ id: NodeID) throws(Errno) -> FileDescriptor {
         let upper = try upperLayer()
         return try upper.directories.duplicate(id, open: { () throws(Errno) in try openUpperDirectoryByPath(id) })
@@ -130,7 +130,7 @@ struct Engine {
             if nodes[id]?.names.isEmpty == false {
                 nodes[id]?.names.insert(location)
             } else if let current = nodes.parent(of: id), let currentName = nodes.name(of: id),
-                current != parent || currentName != name
+                current != parent || !currentName.isSameName(as: name)
             {
                 // A second name: from now on the set holds them all.
                 nodes[id]?.names = [NameLocation(parent: current, name: currentName), location]
@@ -159,10 +159,12 @@ struct Engine {
             record.names.remove(NameLocation(parent: parent, name: name))
             record.names = record.names.filter { nodes[$0.parent] != nil }
         }
-        if record.parent == parent && record.name == name {
+        if record.parent == parent && record.name.isSameName(as: name) {
             // The lowest remaining name, not the set's first: the same operations give the same current
             // name (and so the same upper) in every process, whatever its hash seed.
-            if let other = record.names.min(by: { ($0.parent.rawValue, $0.name) < ($1.parent.rawValue, $1.name) }) {
+            if let other = record.names.min(by: {
+                $0.parent != $1.parent ? $0.parent.rawValue < $1.parent.rawValue : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
+            }) {
                 record.parent = other.parent
                 record.name = other.name
             } else {
@@ -170,7 +172,7 @@ struct Engine {
             }
         }
         if record.names.count == 1, let only = record.names.first, only.parent == record.parent,
-            only.name == record.name
+            only.name.isSameName(as: record.name)
         {
             record.names = []
         }

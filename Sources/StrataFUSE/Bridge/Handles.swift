@@ -101,7 +101,8 @@ struct DirectoryListing: Sendable {
         if let dot = snapshot.first(where: { $0.name == "." }) { entries.append(dot) }
         if let dotDot = snapshot.first(where: { $0.name == ".." }) { entries.append(dotDot) }
         named.sort {
-            $0.cookie != $1.cookie ? $0.cookie < $1.cookie : snapshot[$0.index].name < snapshot[$1.index].name
+            $0.cookie != $1.cookie
+                ? $0.cookie < $1.cookie : snapshot[$0.index].name.utf8.lexicographicallyPrecedes(snapshot[$1.index].name.utf8)
         }
         var cookies = entries.indices.map { UInt64($0) + 1 }  // `.` → 1, `..` → 2
         cookies.reserveCapacity(snapshot.count)

@@ -78,8 +78,20 @@ enum Operations {
         unsafe Unmanaged<FUSEServer>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
     }
 
+    /// A name from the kernel, in the lossless form of `FileName` (bytes that are not UTF-8 escaped).
     private static func string(_ text: UnsafePointer<CChar>?) -> String {
-        unsafe text.map { unsafe String(cString: $0) } ?? ""
+        guard let text = unsafe text else { return "" }
+        return unsafe FileName.decode(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+    }
+
+    /// Runs `body` with the NUL-terminated bytes a name stands for (see `FileName`), for the kernel.
+    private static func withName<R>(_ name: String, _ body: (UnsafePointer<CChar>) -> R) -> R {
+        guard name.utf8.contains(0) else { return unsafe name.withCString(body) }
+        var bytes = FileName.bytes(of: name) ?? Array(name.utf8.filter { $0 != 0 })
+        bytes.append(0)
+        return unsafe bytes.withUnsafeBufferPointer { (buffer) in
+            unsafe buffer.withMemoryRebound(to: CChar.self) { unsafe body($0.baseAddress!) }
+        }
     }
 
     private static func reply(_ request: fuse_req_t?, _ error: Errno) {
@@ -301,7 +313,7 @@ enum Operations {
     static func readLink(_ request: fuse_req_t?, _ node: fuse_ino_t) {
         unsafe serve(request) { (server) throws(Errno) in
             let target = try server.union.readLink(NodeID(rawValue: node))
-            _ = unsafe fuse_reply_readlink(request, target)
+            _ = unsafe withName(target) { unsafe fuse_reply_readlink(request, $0) }
         }
     }
 
@@ -577,7 +589,9 @@ enum Operations {
                             parameters.attr.st_ino = UInt(item.inode)
                             parameters.attr.st_mode = Self.typeBits(item.kind)
                         }
-                        needed = unsafe fuse_add_direntry_plus(request, bytes.baseAddress! + used, remaining, item.name, &parameters, next)
+                        needed = unsafe withName(item.name) {
+                            unsafe fuse_add_direntry_plus(request, bytes.baseAddress! + used, remaining, $0, &parameters, next)
+                        }
                         if needed > remaining, let looked {
                             server.union.forget(looked, count: 1)
                         }
@@ -585,7 +599,9 @@ enum Operations {
                         var status = Glibc.stat()
                         status.st_ino = UInt(item.inode)
                         status.st_mode = Self.typeBits(item.kind)
-                        needed = unsafe fuse_add_direntry(request, bytes.baseAddress! + used, remaining, item.name, &status, next)
+                        needed = unsafe withName(item.name) {
+                            unsafe fuse_add_direntry(request, bytes.baseAddress! + used, remaining, $0, &status, next)
+                        }
                     }
                     if needed > remaining { break }
                     used += needed
@@ -665,7 +681,7 @@ enum Operations {
         unsafe serve(request) { (server) throws(Errno) in
             let names = try server.union.extendedAttributeNames(of: NodeID(rawValue: node))
             var list: [UInt8] = []
-            for name in names { list += Array(name.utf8) + [0] }
+            for name in names { list += (FileName.bytes(of: name) ?? Array(name.utf8)) + [0] }
             try unsafe replySized(request, list, size)
         }
     }

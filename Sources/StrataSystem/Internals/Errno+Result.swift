@@ -33,26 +33,44 @@ internal func nothingOrErrno<I: FixedWidthInteger>(
   _ = try valueOrErrno(retryOnInterrupt: retryOnInterrupt, body)
 }
 
-/// Calls `body` with a NUL-terminated copy of `string`.
+/// Calls `body` with the NUL-terminated bytes `string` stands for (see `FileName`: escaped bytes
+/// become themselves again).
 ///
-/// Throws `EINVAL` when `string` contains a NUL byte, which C would silently
-/// truncate at.
+/// Throws `EINVAL` when `string` holds a NUL that is not a well-formed escape, which C would
+/// silently truncate at.
 @inline(__always)
 internal func withCName<R>(
   _ string: String,
   _ body: (UnsafePointer<CChar>) -> R
 ) throws(Errno) -> R {
-  if string.utf8.contains(0) { throw .invalidArgument }
+  if string.utf8.contains(0) {
+    guard var bytes = FileName.bytes(of: string) else { throw .invalidArgument }
+    bytes.append(0)
+    return unsafe bytes.withUnsafeBufferPointer { (buffer) in
+      unsafe buffer.withMemoryRebound(to: CChar.self) { unsafe body($0.baseAddress!) }
+    }
+  }
   return unsafe string.withCString(body)
 }
 
-/// Calls `body` with NUL-terminated copies of two strings.
+/// Calls `body` with the NUL-terminated bytes of two strings (see `withCName`).
 @inline(__always)
 internal func withCNames<R>(
   _ first: String, _ second: String,
   _ body: (UnsafePointer<CChar>, UnsafePointer<CChar>) -> R
 ) throws(Errno) -> R {
-  if first.utf8.contains(0) || second.utf8.contains(0) { throw .invalidArgument }
+  if first.utf8.contains(0) || second.utf8.contains(0) {
+    guard var a = FileName.bytes(of: first), var b = FileName.bytes(of: second) else { throw .invalidArgument }
+    a.append(0)
+    b.append(0)
+    return unsafe a.withUnsafeBufferPointer { (bufferA) in
+      unsafe b.withUnsafeBufferPointer { (bufferB) in
+        unsafe bufferA.withMemoryRebound(to: CChar.self) { (cA) in
+          unsafe bufferB.withMemoryRebound(to: CChar.self) { (cB) in unsafe body(cA.baseAddress!, cB.baseAddress!) }
+        }
+      }
+    }
+  }
   return unsafe first.withCString { a in
     unsafe second.withCString { b in unsafe body(a, b) }
   }
