@@ -158,20 +158,27 @@ public final class TarReader {
         return unsafe String(cString: text)
     }
 
+    /// A name of an entry: its UTF-8 form where the header has one (pax records are UTF-8, and the
+    /// process's locale, C, could not convert them), else the header's bytes as they are.
+    private static func name(_ utf8: UnsafePointer<CChar>?, _ bytes: UnsafePointer<CChar>?) -> String? {
+        unsafe (utf8 ?? bytes).map { unsafe FileName.decode(cString: $0) }
+    }
+
     private static func entry(from raw: OpaquePointer) throws(ArchiveError) -> ArchiveEntry {
-        let path = unsafe archive_entry_pathname(raw).map { unsafe String(cString: $0) } ?? ""
+        // Names are bytes (`FileName`): one that is not UTF-8 is escaped, not repaired.
+        let path = unsafe Self.name(archive_entry_pathname_utf8(raw), archive_entry_pathname(raw)) ?? ""
         let kind: ArchiveEntry.Kind
         var target: String?
         if let hardLink = unsafe archive_entry_hardlink(raw) {
             kind = .hardLink
-            target = unsafe String(cString: hardLink)
+            target = unsafe Self.name(archive_entry_hardlink_utf8(raw), hardLink)
         } else {
             switch UInt32(unsafe archive_entry_filetype(raw)) {
             case carchive_type_regular: kind = .regular
             case carchive_type_directory: kind = .directory
             case carchive_type_symlink:
                 kind = .symbolicLink
-                target = unsafe archive_entry_symlink(raw).map { unsafe String(cString: $0) } ?? ""
+                target = unsafe Self.name(archive_entry_symlink_utf8(raw), archive_entry_symlink(raw)) ?? ""
             case carchive_type_character: kind = .characterDevice
             case carchive_type_block: kind = .blockDevice
             case carchive_type_fifo: kind = .fifo
@@ -192,7 +199,11 @@ public final class TarReader {
             while unsafe archive_entry_xattr_next(raw, &name, &value, &size) == ARCHIVE_OK {
                 guard let name = unsafe name else { continue }
                 let bytes = unsafe value.map { unsafe [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-                attributes.append(.init(name: unsafe String(cString: name), value: bytes))
+                // libarchive's pax headers carry each attribute twice (LIBARCHIVE.xattr and SCHILY.xattr).
+                let decoded = unsafe FileName.decode(cString: name)
+                if !attributes.contains(where: { FileName.sameBytes($0.name, decoded) }) {
+                    attributes.append(.init(name: decoded, value: bytes))
+                }
             }
         }
         return ArchiveEntry(

@@ -48,6 +48,10 @@ public final class TarWriter {
         }
         self.tar = tar
         unsafe archive_write_set_format_pax_restricted(tar)
+        // Names are bytes: written as they are, never converted through the process's locale (which
+        // refuses every byte above 0x7F in the C locale). A name that is not UTF-8 is marked so in
+        // its header (`hdrcharset=BINARY`, POSIX pax).
+        unsafe archive_write_set_format_option(tar, "pax", "hdrcharset", "BINARY")
         let context = unsafe Unmanaged.passUnretained(output).toOpaque()
         guard unsafe archive_write_open2(tar, context, nil, tarWrite, nil, nil) == ARCHIVE_OK else {
             let reason = TarReader.message(of: tar)
@@ -92,7 +96,10 @@ public final class TarWriter {
     ) throws(ArchiveError) {
         guard let raw = unsafe archive_entry_new() else { throw ArchiveError("libarchive: out of memory") }
         defer { unsafe archive_entry_free(raw) }
-        unsafe archive_entry_set_pathname(raw, entry.path)
+        // Names are bytes (`FileName`): escapes become the bytes they stand for again.
+        guard unsafe FileName.withCString(entry.path, { unsafe archive_entry_set_pathname(raw, $0) }) != nil else {
+            throw ArchiveError("'\(entry.path)' is not a well-formed name")
+        }
         unsafe archive_entry_set_perm(raw, mode_t(entry.permissions & 0o7777))
         unsafe archive_entry_set_uid(raw, Int64(entry.userID))
         unsafe archive_entry_set_gid(raw, Int64(entry.groupID))
@@ -104,10 +111,10 @@ public final class TarWriter {
         case .directory: unsafe archive_entry_set_filetype(raw, carchive_type_directory)
         case .symbolicLink:
             unsafe archive_entry_set_filetype(raw, carchive_type_symlink)
-            unsafe archive_entry_set_symlink(raw, entry.linkTarget ?? "")
+            _ = unsafe FileName.withCString(entry.linkTarget ?? "") { unsafe archive_entry_set_symlink(raw, $0) }
         case .hardLink:
             unsafe archive_entry_set_filetype(raw, carchive_type_regular)
-            unsafe archive_entry_set_hardlink(raw, entry.linkTarget ?? "")
+            _ = unsafe FileName.withCString(entry.linkTarget ?? "") { unsafe archive_entry_set_hardlink(raw, $0) }
             unsafe archive_entry_set_size(raw, 0)
         case .characterDevice, .blockDevice:
             unsafe archive_entry_set_filetype(raw, entry.kind == .characterDevice ? carchive_type_character : carchive_type_block)
@@ -118,7 +125,9 @@ public final class TarWriter {
         }
         for attribute in entry.extendedAttributes {
             unsafe attribute.value.withUnsafeBytes { bytes in
-                unsafe archive_entry_xattr_add_entry(raw, attribute.name, bytes.baseAddress, bytes.count)
+                _ = unsafe FileName.withCString(attribute.name) {
+                    unsafe archive_entry_xattr_add_entry(raw, $0, bytes.baseAddress, bytes.count)
+                }
             }
         }
         guard unsafe archive_write_header(tar, raw) == ARCHIVE_OK else { throw failure("writing '\(entry.path)'") }

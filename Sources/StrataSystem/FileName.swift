@@ -45,19 +45,50 @@ public enum FileName {
   /// The `String` form of the path `path`, byte for byte (`FilePath.string` repairs bytes that are
   /// not UTF-8 into U+FFFD, which no file is named by).
   public static func decode(_ path: FilePath) -> String {
-    unsafe path.withPlatformString { (text) in
-      unsafe decode(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+    let string = path.string
+    // The repair writes U+FFFD (EF BF BD): a string without an EF byte holds the path's own bytes.
+    let mayBeRepaired =
+      unsafe string.utf8.withContiguousStorageIfAvailable { (bytes) in
+        bytes.isEmpty ? false : unsafe memchr(bytes.baseAddress!, 0xEF, bytes.count) != nil
+      } ?? true
+    guard mayBeRepaired else { return string }
+    return unsafe path.withPlatformString { unsafe decode(cString: $0) }
+  }
+
+  /// Whether two names are the same bytes. (`String`'s `==` is Unicode canonical equivalence, under
+  /// which two different names can be equal.)
+  public static func sameBytes(_ first: String, _ second: String) -> Bool {
+    let count = first.utf8.count
+    guard count == second.utf8.count else { return false }
+    guard count > 0 else { return true }
+    let compared = unsafe first.utf8.withContiguousStorageIfAvailable { (a) in
+      unsafe second.utf8.withContiguousStorageIfAvailable { (b) in
+        unsafe memcmp(a.baseAddress!, b.baseAddress!, count) == 0
+      }
+    }
+    return (compared ?? nil) ?? first.utf8.elementsEqual(second.utf8)
+  }
+
+  /// The `String` form of a NUL-terminated name from C (a file name, a link target, an xattr name).
+  public static func decode(cString text: UnsafePointer<CChar>) -> String {
+    unsafe decode(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+  }
+
+  /// Runs `body` with the NUL-terminated bytes `name` stands for, for a C call; nil (without
+  /// calling `body`) when its escapes are malformed (see `bytes(of:)`).
+  public static func withCString<R>(_ name: String, _ body: (UnsafePointer<CChar>) -> R) -> R? {
+    guard name.utf8.contains(0) else { return unsafe name.withCString(body) }
+    guard var bytes = bytes(of: name) else { return nil }
+    bytes.append(0)
+    return unsafe bytes.withUnsafeBufferPointer { (buffer) in
+      unsafe buffer.withMemoryRebound(to: CChar.self) { unsafe body($0.baseAddress!) }
     }
   }
 
   /// The path of the bytes `name` stands for (a `FilePath` made from the `String` itself would
   /// end at its first escape), or nil when its escapes are malformed (see `bytes(of:)`).
   public static func path(_ name: String) -> FilePath? {
-    guard var bytes = bytes(of: name) else { return nil }
-    bytes.append(0)
-    return unsafe bytes.withUnsafeBufferPointer { (buffer) in
-      unsafe buffer.withMemoryRebound(to: CChar.self) { unsafe FilePath(platformString: $0.baseAddress!) }
-    }
+    unsafe withCString(name) { unsafe FilePath(platformString: $0) }
   }
 
   /// The bytes `name` stands for, or nil when its escapes are malformed or not the ones `decode`
@@ -79,7 +110,7 @@ public enum FileName {
       }
       result.append(high << 4 | low)
     }
-    return decode(result) == name ? result : nil
+    return decode(result).utf8.elementsEqual(name.utf8) ? result : nil
   }
 
   /// The length of the well-formed UTF-8 sequence starting at `index`, or 0 when there is none.

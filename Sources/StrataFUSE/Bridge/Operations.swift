@@ -80,18 +80,7 @@ enum Operations {
 
     /// A name from the kernel, in the lossless form of `FileName` (bytes that are not UTF-8 escaped).
     private static func string(_ text: UnsafePointer<CChar>?) -> String {
-        guard let text = unsafe text else { return "" }
-        return unsafe FileName.decode(UnsafeRawBufferPointer(start: text, count: strlen(text)))
-    }
-
-    /// Runs `body` with the NUL-terminated bytes a name stands for (see `FileName`), for the kernel.
-    private static func withName<R>(_ name: String, _ body: (UnsafePointer<CChar>) -> R) -> R {
-        guard name.utf8.contains(0) else { return unsafe name.withCString(body) }
-        var bytes = FileName.bytes(of: name) ?? Array(name.utf8.filter { $0 != 0 })
-        bytes.append(0)
-        return unsafe bytes.withUnsafeBufferPointer { (buffer) in
-            unsafe buffer.withMemoryRebound(to: CChar.self) { unsafe body($0.baseAddress!) }
-        }
+        unsafe text.map { unsafe FileName.decode(cString: $0) } ?? ""
     }
 
     private static func reply(_ request: fuse_req_t?, _ error: Errno) {
@@ -313,7 +302,9 @@ enum Operations {
     static func readLink(_ request: fuse_req_t?, _ node: fuse_ino_t) {
         unsafe serve(request) { (server) throws(Errno) in
             let target = try server.union.readLink(NodeID(rawValue: node))
-            _ = unsafe withName(target) { unsafe fuse_reply_readlink(request, $0) }
+            guard unsafe FileName.withCString(target, { unsafe fuse_reply_readlink(request, $0) }) != nil else {
+                throw Errno.ioError
+            }
         }
     }
 
@@ -589,9 +580,10 @@ enum Operations {
                             parameters.attr.st_ino = UInt(item.inode)
                             parameters.attr.st_mode = Self.typeBits(item.kind)
                         }
-                        needed = unsafe withName(item.name) {
+                        // Listed names come from `FileName.decode`: their escapes are well formed.
+                        needed = unsafe FileName.withCString(item.name) {
                             unsafe fuse_add_direntry_plus(request, bytes.baseAddress! + used, remaining, $0, &parameters, next)
-                        }
+                        } ?? 0
                         if needed > remaining, let looked {
                             server.union.forget(looked, count: 1)
                         }
@@ -599,9 +591,9 @@ enum Operations {
                         var status = Glibc.stat()
                         status.st_ino = UInt(item.inode)
                         status.st_mode = Self.typeBits(item.kind)
-                        needed = unsafe withName(item.name) {
+                        needed = unsafe FileName.withCString(item.name) {
                             unsafe fuse_add_direntry(request, bytes.baseAddress! + used, remaining, $0, &status, next)
-                        }
+                        } ?? 0
                     }
                     if needed > remaining { break }
                     used += needed

@@ -43,14 +43,8 @@ internal func withCName<R>(
   _ string: String,
   _ body: (UnsafePointer<CChar>) -> R
 ) throws(Errno) -> R {
-  if string.utf8.contains(0) {
-    guard var bytes = FileName.bytes(of: string) else { throw .invalidArgument }
-    bytes.append(0)
-    return unsafe bytes.withUnsafeBufferPointer { (buffer) in
-      unsafe buffer.withMemoryRebound(to: CChar.self) { unsafe body($0.baseAddress!) }
-    }
-  }
-  return unsafe string.withCString(body)
+  guard let result = unsafe FileName.withCString(string, body) else { throw .invalidArgument }
+  return result
 }
 
 /// Calls `body` with the NUL-terminated bytes of two strings (see `withCName`).
