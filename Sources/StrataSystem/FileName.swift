@@ -85,10 +85,31 @@ public enum FileName {
     }
   }
 
-  /// The path of the bytes `name` stands for (a `FilePath` made from the `String` itself would
-  /// end at its first escape), or nil when its escapes are malformed (see `bytes(of:)`).
-  public static func path(_ name: String) -> FilePath? {
-    unsafe withCString(name) { unsafe FilePath(platformString: $0) }
+  /// The path of the bytes `name` stands for: a `FilePath` made from the `String` itself would end
+  /// at its first escape, and name a different file.
+  ///
+  /// Errors a caller can see: `EINVAL` when the escapes are malformed (see `bytes(of:)`).
+  public static func path(_ name: String) throws(Errno) -> FilePath {
+    guard let path = unsafe withCString(name, { unsafe FilePath(platformString: $0) }) else { throw .invalidArgument }
+    return path
+  }
+
+  /// `name` for a terminal or a log: each escaped byte shown as `\xff` (the escapes' NUL would
+  /// otherwise reach the terminal).
+  public static func printable(_ name: String) -> String {
+    guard name.utf8.contains(0) else { return name }
+    var result = ""
+    var iterator = name.unicodeScalars.makeIterator()
+    while let scalar = iterator.next() {
+      if scalar == "\u{0}" {
+        result += "\\x"
+        if let high = iterator.next() { result.unicodeScalars.append(high) }
+        if let low = iterator.next() { result.unicodeScalars.append(low) }
+      } else {
+        result.unicodeScalars.append(scalar)
+      }
+    }
+    return result
   }
 
   /// The bytes `name` stands for, or nil when its escapes are malformed or not the ones `decode`

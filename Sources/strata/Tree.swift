@@ -29,14 +29,16 @@ struct TreePrinter {
             let status: FileStatus
             let origin: Provenance
             do {
-                status = try union.status(FilePath(child))
-                origin = try union.origin(of: FilePath(child))
+                status = try union.status(FileName.path(child))
+                origin = try union.origin(of: FileName.path(child))
             } catch {
-                throw FileSystemFailure(operation: "stat", path: child, errno: error)
+                throw FileSystemFailure(operation: "stat", path: FileName.printable(child), errno: error)
             }
-            var line = String(repeating: "  ", count: depth) + entry.name
+            var line = String(repeating: "  ", count: depth) + FileName.printable(entry.name)
             if entry.kind == .directory { line += "/" }
-            if entry.kind == .symbolicLink, let target = try? union.readLink(FilePath(child)) { line += " -> \(target)" }
+            if entry.kind == .symbolicLink, let target = try? union.readLink(FileName.path(child)) {
+                line += " -> \(FileName.printable(target))"
+            }
             let mode = String(status.permissions, radix: 8)
             let size = entry.kind == .regular ? " \(status.size)B" : ""
             Swift.print("\(line)  [\(mode)\(size), \(origin.top.layer)]")

@@ -167,6 +167,41 @@ struct ImageTests {
         #expect(Self.ignoringTimes(remounted).differences(from: Self.ignoringTimes(view), labels: ("new image", "container")) == [])
     }
 
+    @Test("names that are not UTF-8 survive diff and commit, byte for byte")
+    func namesAsBytes() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-image-names")
+        defer { try? directory.remove() }
+        let image = try ImageFixtures.rich(in: directory.path)
+        let store = try LayerStore(FilePath(directory.path + "/store"))
+        let container = try ImageContainer.create(try ImageReference(parsing: image.reference), store: store, durability: .volatile)
+        let names = [FileName.decode([0x78, 0xFF]), FileName.decode([0x78, 0xFE])]
+        let target = FileName.decode([0x74, 0xFB])
+        for (index, name) in names.enumerated() {
+            let file = try container.union.open(FileName.path("/" + name), .writeOnly, options: [.create], permissions: 0o644)
+            _ = try file.write(Array("\(index)".utf8), at: 0)
+            file.close()
+        }
+        try container.union.makeSymbolicLink(FileName.path("/" + FileName.decode([0x6C, 0xFC])), target: target)
+        let base = try container.base(store: store)
+        let added = try ChangeSet(merged: container.union, base: base).changes.filter { $0.kind == .added }.map { Array($0.path.utf8) }
+        base.close()
+        container.close()
+        #expect(added == ["/l\u{0}fc", "/x\u{0}fe", "/x\u{0}ff"].map { Array($0.utf8) })
+
+        let (status, output) = try runShortProgram([builtExecutable("strata"), "commit", "--store", store.root.string,
+                                                    container.record.id, "--tag", "names", "--timestamp", "1700000000"])
+        #expect(status == 0, "\(output)")
+        let layout = try ImageLayout(FilePath(image.layout))
+        let again = try ImageContainer.create(ImageReference(layout: layout.path, tag: "names"), store: store, durability: .volatile)
+        defer { again.close() }
+        for (index, name) in names.enumerated() {
+            let file = try again.union.open(FileName.path("/" + name), .readOnly)
+            #expect(try file.read(count: 8, at: 0) == Array("\(index)".utf8))
+            file.close()
+        }
+        #expect(Array(try again.union.readLink(FileName.path("/" + FileName.decode([0x6C, 0xFC]))).utf8) == Array(target.utf8))
+    }
+
     static func ignoringTimes(_ snapshot: TreeSnapshot) -> TreeSnapshot {
         var copy = snapshot
         for key in copy.entries.keys { copy.entries[key]?.mtime = .exact(seconds: 0, nanoseconds: 0) }

@@ -89,5 +89,6 @@ public struct ChangeSet: Sendable {
     }
 
     static func join(_ directory: String, _ name: String) -> String { directory.isEmpty ? name : directory + "/" + name }
-    static func path(_ relative: String) -> FilePath { FilePath("/" + relative) }
+    /// The union path of a relative one, byte for byte (see `FileName`).
+    static func path(_ relative: String) throws(Errno) -> FilePath { try FileName.path("/" + relative) }
 }

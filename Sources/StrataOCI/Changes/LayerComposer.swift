@@ -60,7 +60,7 @@ public struct LayerComposer {
 
     private func collectTree(_ path: String, into entries: inout Set<String>) throws(StrataError) {
         entries.insert(path)
-        let children = try attempt(path) { () throws(Errno) in try union.contentsOfDirectory(FilePath("/" + path)) }
+        let children = try attempt(path) { () throws(Errno) in try union.contentsOfDirectory(FileName.path("/" + path)) }
         for child in children {
             let childPath = path.isEmpty ? child.name : path + "/" + child.name
             if child.kind == .directory {
@@ -101,7 +101,7 @@ public struct LayerComposer {
 
     /// Writes one merged entry; returns whether it is a directory.
     private mutating func writeEntry(_ path: String) throws(StrataError) -> Bool {
-        let location = FilePath("/" + path)
+        let location = try attempt(path) { () throws(Errno) in try FileName.path("/" + path) }
         let status = try attempt(path) { () throws(Errno) in try union.status(location) }
         guard let kind = status.kind else { return false }
         let names = try attempt(path) { () throws(Errno) in try union.extendedAttributeNames(of: location) }

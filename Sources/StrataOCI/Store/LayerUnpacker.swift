@@ -330,8 +330,9 @@ struct LayerUnpacker {
     /// it when a lower layer has a symbolic link or a file there.
     private mutating func inheritLowerAttributes(_ directory: FileDescriptor, path: [String], for entry: String) throws(StrataError) {
         guard let lowerView else { return }
-        let location = FilePath("/" + Self.join(path))
-        guard let status = try? lowerView.status(location) else { return }
+        guard let location = try? FileName.path("/" + Self.join(path)), let status = try? lowerView.status(location) else {
+            return
+        }
         guard status.kind == .directory else {
             let what = status.kind == .symbolicLink ? "the symbolic link" : "the non-directory"
             throw refuse("entry '\(entry)' is written through \(what) '\(Self.join(path))' of a lower layer")
@@ -349,27 +350,30 @@ struct LayerUnpacker {
     }
 
     /// The components of an archive path: a leading `./` and `.` components dropped; absolute paths,
-    /// `..`, empty or NUL-containing names and over-long paths refused.
+    /// `..`, malformed names and over-long paths refused. Split at `/` bytes, not Characters: a `/`
+    /// followed by a combining accent is one Character, and still a separator to the kernel.
     static func components(of raw: String, in layer: String) throws(StrataError) -> [String] {
         guard raw.utf8.count <= pathLimit else {
-            throw StrataError(.unsafePath, "\(layer): entry '\(raw.prefix(80))…' has a path longer than \(pathLimit) bytes")
+            throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(String(raw.prefix(80))))…' has a path longer than \(pathLimit) bytes")
         }
-        guard !raw.hasPrefix("/") else {
-            throw StrataError(.unsafePath, "\(layer): entry '\(raw)' has an absolute path")
+        guard raw.utf8.first != UInt8(ascii: "/") else {
+            throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(raw))' has an absolute path")
         }
-        guard !raw.utf8.contains(0) else {
-            throw StrataError(.unsafePath, "\(layer): entry '\(raw)' has a NUL byte in its path")
+        // The reader's names escape bytes that are not UTF-8 (`FileName`); anything else holding NUL is not a name.
+        guard FileName.bytes(of: raw) != nil else {
+            throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(raw))' has a NUL byte in its path")
         }
         var result: [String] = []
-        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            guard part != ".." else {
-                throw StrataError(.unsafePath, "\(layer): entry '\(raw)' escapes the layer root with '..'")
+        for part in raw.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            if part.elementsEqual(".".utf8) { continue }
+            guard !part.elementsEqual("..".utf8) else {
+                throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(raw))' escapes the layer root with '..'")
             }
-            guard part.utf8.count <= 255 else {
-                throw StrataError(.unsafePath, "\(layer): entry '\(raw)' has a name longer than 255 bytes")
+            let name = String(decoding: part, as: UTF8.self)
+            guard (FileName.bytes(of: name)?.count ?? 256) <= 255 else {
+                throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(raw))' has a name longer than 255 bytes")
             }
-            result.append(String(part))
+            result.append(name)
         }
         return result
     }
