@@ -97,7 +97,7 @@ struct Diff: ParsableCommand {
         if json {
             try printJSON(changes)
         } else {
-            for change in changes { print("\(change.kind.rawValue) \(change.path)") }
+            for change in changes { print("\(change.kind.rawValue) \(FileName.printable(change.path))") }
         }
     }
 }
