@@ -167,14 +167,14 @@ struct ImageTests {
         #expect(Self.ignoringTimes(remounted).differences(from: Self.ignoringTimes(view), labels: ("new image", "container")) == [])
     }
 
-    @Test("names that are not UTF-8 survive diff and commit, byte for byte")
+    @Test("look-alike names and names that are not UTF-8 survive diff and commit, byte for byte")
     func namesAsBytes() throws {
         let directory = try TemporaryDirectory(prefix: "strata-image-names")
         defer { try? directory.remove() }
         let image = try ImageFixtures.rich(in: directory.path)
         let store = try LayerStore(FilePath(directory.path + "/store"))
         let container = try ImageContainer.create(try ImageReference(parsing: image.reference), store: store, durability: .volatile)
-        let names = [FileName.decode([0x78, 0xFF]), FileName.decode([0x78, 0xFE])]
+        let names = [FileName.decode([0x78, 0xFF]), FileName.decode([0x78, 0xFE]), "caf\u{E9}", "cafe\u{301}"]
         let target = FileName.decode([0x74, 0xFB])
         for (index, name) in names.enumerated() {
             let file = try container.union.open(FileName.path("/" + name), .writeOnly, options: [.create], permissions: 0o644)
@@ -186,7 +186,7 @@ struct ImageTests {
         let added = try ChangeSet(merged: container.union, base: base).changes.filter { $0.kind == .added }.map { Array($0.path.utf8) }
         base.close()
         container.close()
-        #expect(added == ["/l\u{0}fc", "/x\u{0}fe", "/x\u{0}ff"].map { Array($0.utf8) })
+        #expect(added == ["/cafe\u{301}", "/caf\u{E9}", "/l\u{0}fc", "/x\u{0}fe", "/x\u{0}ff"].map { Array($0.utf8) })
 
         let (status, output) = try runShortProgram([builtExecutable("strata"), "commit", "--store", store.root.string,
                                                     container.record.id, "--tag", "names", "--timestamp", "1700000000"])
@@ -194,6 +194,7 @@ struct ImageTests {
         let layout = try ImageLayout(FilePath(image.layout))
         let again = try ImageContainer.create(ImageReference(layout: layout.path, tag: "names"), store: store, durability: .volatile)
         defer { again.close() }
+        #expect(Set(try again.union.contentsOfDirectory("/").map { NameKey($0.name) }).isSuperset(of: names.map(NameKey.init)))
         for (index, name) in names.enumerated() {
             let file = try again.union.open(FileName.path("/" + name), .readOnly)
             #expect(try file.read(count: 8, at: 0) == Array("\(index)".utf8))

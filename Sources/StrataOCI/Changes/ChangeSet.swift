@@ -27,7 +27,7 @@ public struct Change: Sendable, Hashable, Codable, Comparable {
 public struct ChangeSet: Sendable {
     public private(set) var changes: [Change] = []
     /// Directories that are replaced rather than merged (a commit writes them with an opaque marker).
-    public private(set) var replacedDirectories: Set<String> = []
+    public private(set) var replacedDirectories: Set<NameKey> = []
 
     public init(merged: UnionFileSystem, base: UnionFileSystem) throws(Errno) {
         try visit("", merged: merged, base: base, replaced: !Self.isTransparent("", merged: merged, base: base))
@@ -38,12 +38,13 @@ public struct ChangeSet: Sendable {
         if replaced { replacedDirectories.insert(directory) }
         let now = try merged.contentsOfDirectory(Self.path(directory))
         let before = (try? base.contentsOfDirectory(Self.path(directory))) ?? []
-        let beforeNames = Set(before.map(\.name))
-        let nowNames = Set(now.map(\.name))
+        // Names as bytes (`NameKey`): a look-alike of a name is another name.
+        let beforeNames = Set(before.map { NameKey($0.name) })
+        let nowNames = Set(now.map { NameKey($0.name) })
         for name in beforeNames.subtracting(nowNames) {
-            changes.append(Change(kind: .deleted, path: "/" + Self.join(directory, name)))
+            changes.append(Change(kind: .deleted, path: "/" + Self.join(directory, name.string)))
         }
-        for entry in now.sorted(by: { $0.name < $1.name }) {
+        for entry in now.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
             let path = Self.join(directory, entry.name)
             let origin = try merged.origin(of: Self.path(path))
             guard beforeNames.contains(entry.name) else {

@@ -25,8 +25,9 @@ public struct LayerComposer {
 
     /// Writes the layer that turns the image into the container: `changes` computed against the image.
     public mutating func writeChanges(_ changes: ChangeSet) throws(StrataError) {
-        var entries: Set<String> = []
-        var whiteouts: Set<String> = []
+        // Paths as bytes (`NameKey`): two look-alike names are two entries.
+        var entries: Set<NameKey> = []
+        var whiteouts: Set<NameKey> = []
         let replaced = changes.replacedDirectories
         for change in changes.changes {
             let path = String(change.path.dropFirst())
@@ -36,29 +37,29 @@ public struct LayerComposer {
             }
         }
         for directory in replaced {
-            try collectTree(directory, into: &entries)
+            try collectTree(directory.string, into: &entries)
         }
-        whiteouts = whiteouts.filter { path in !replaced.contains { Self.isInside(path, $0) } }
+        whiteouts = whiteouts.filter { path in !replaced.contains { Self.isInside(path.string, $0.string) } }
         for path in Array(entries) + Array(whiteouts) + Array(replaced) {
-            var parent = Self.parent(of: path)
+            var parent = Self.parent(of: path.string)
             while let current = parent, !current.isEmpty {
                 entries.insert(current)
                 parent = Self.parent(of: current)
             }
         }
-        entries.remove("")
+        entries.remove(NameKey(""))
         try writeDirectory("", entries: entries, whiteouts: whiteouts, opaque: replaced)
     }
 
     /// Writes every entry of the merged view (a flattened image, like `docker export`).
     public mutating func writeTree() throws(StrataError) {
-        var entries: Set<String> = []
+        var entries: Set<NameKey> = []
         try collectTree("", into: &entries)
-        entries.remove("")
+        entries.remove(NameKey(""))
         try writeDirectory("", entries: entries, whiteouts: [], opaque: [])
     }
 
-    private func collectTree(_ path: String, into entries: inout Set<String>) throws(StrataError) {
+    private func collectTree(_ path: String, into entries: inout Set<NameKey>) throws(StrataError) {
         entries.insert(path)
         let children = try attempt(path) { () throws(Errno) in try union.contentsOfDirectory(FileName.path("/" + path)) }
         for child in children {
@@ -71,20 +72,24 @@ public struct LayerComposer {
         }
     }
 
-    private mutating func writeDirectory(_ directory: String, entries: Set<String>, whiteouts: Set<String>, opaque: Set<String>) throws(StrataError) {
-        // Children by parent, once: a layer of many entries stays linear.
-        func byParent(_ paths: Set<String>) -> [String: [String]] {
-            var result: [String: [String]] = [:]
+    private mutating func writeDirectory(_ directory: String, entries: Set<NameKey>, whiteouts: Set<NameKey>, opaque: Set<NameKey>) throws(StrataError) {
+        // Children by parent, once: a layer of many entries stays linear. In byte order, so that the
+        // same tree gives the same layer.
+        func byParent(_ paths: Set<NameKey>) -> [NameKey: [String]] {
+            var result: [NameKey: [String]] = [:]
             for path in paths {
-                guard let parent = Self.parent(of: path) else { continue }
-                result[parent, default: []].append(String(path.dropFirst(parent.isEmpty ? 0 : parent.count + 1)))
+                guard let parent = Self.parent(of: path.string) else { continue }
+                let name = path.string.utf8.dropFirst(parent.isEmpty ? 0 : parent.utf8.count + 1)
+                result[parent, default: []].append(String(decoding: name, as: UTF8.self))
             }
-            return result.mapValues { $0.sorted() }
+            return result.mapValues { $0.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
         }
         try write(directory, entries: byParent(entries), whiteouts: byParent(whiteouts), opaque: opaque)
     }
 
-    private mutating func write(_ directory: String, entries: [String: [String]], whiteouts: [String: [String]], opaque: Set<String>) throws(StrataError) {
+    private mutating func write(
+        _ directory: String, entries: [NameKey: [String]], whiteouts: [NameKey: [String]], opaque: Set<NameKey>
+    ) throws(StrataError) {
         let prefix = directory.isEmpty ? "" : directory + "/"
         let time = timestamp ?? TimeSpec(seconds: 0)
         if opaque.contains(directory) {
@@ -171,13 +176,15 @@ public struct LayerComposer {
         try StrataError.io("reading '/\(path)' from the union", body)
     }
 
+    /// The parent of a relative path, found at its last `/` byte (a `/` followed by a combining accent
+    /// is one Character, and still a separator).
     static func parent(of path: String) -> String? {
         guard !path.isEmpty else { return nil }
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        return String(path[..<slash])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        return String(decoding: path.utf8[..<slash], as: UTF8.self)
     }
 
     static func isInside(_ path: String, _ directory: String) -> Bool {
-        directory.isEmpty ? !path.isEmpty : path.hasPrefix(directory + "/")
+        directory.isEmpty ? !path.isEmpty : path.utf8.starts(with: (directory + "/").utf8)
     }
 }

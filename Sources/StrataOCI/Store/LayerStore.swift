@@ -146,7 +146,7 @@ public struct LayerStore: Sendable {
             let record = LayerRecord(
                 diffID: layer.diffID, blob: layer.blob.digest, compressedSize: layer.blob.size,
                 tarSize: reader.uncompressedSize, dataBytes: unpacker.dataBytes, entries: unpacker.entryCount,
-                format: format.rawValue, implicitDirectories: unpacker.implicitDirectories.sorted())
+                format: format.rawValue, implicitDirectories: unpacker.implicitDirectories.map(\.string).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             guard let json = try? encoder.encode(record),

@@ -28,8 +28,9 @@ struct LayerUnpacker {
     let privileged: Bool
     let layerName: String
 
-    private(set) var created: [String: ArchiveEntry.Kind] = [:]
-    private(set) var implicitDirectories: Set<String> = []
+    /// By path as bytes (`NameKey`): look-alike names are different entries.
+    private(set) var created: [NameKey: ArchiveEntry.Kind] = [:]
+    private(set) var implicitDirectories: Set<NameKey> = []
     private(set) var entryCount = 0
     private(set) var dataBytes: Int64 = 0
     private var whiteouts: [(path: [String], entry: String)] = []
@@ -108,7 +109,7 @@ struct LayerUnpacker {
             try attempt("replacing '\(path)'") { () throws(Errno) in
                 try RecursiveRemoval.remove(name, in: parent, status: existing)
             }
-            created = created.filter { !($0.key == path || $0.key.hasPrefix(path + "/")) }
+            created = created.filter { !($0.key == NameKey(path) || $0.key.string.utf8.starts(with: (path + "/").utf8)) }
         }
         switch entry.kind {
         case .regular:
