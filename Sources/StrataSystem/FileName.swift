@@ -69,6 +69,24 @@ public enum FileName {
     return (compared ?? nil) ?? first.utf8.elementsEqual(second.utf8)
   }
 
+  /// Whether the bytes of `name` start with those of `prefix` (`hasPrefix` compares Characters: a
+  /// prefix followed by a combining accent would not count, though to the kernel it does).
+  public static func starts(_ name: String, with prefix: String) -> Bool {
+    name.utf8.starts(with: prefix.utf8)
+  }
+
+  /// `name` without its first `count` bytes (which must end where a character does, as an ASCII
+  /// prefix does).
+  public static func dropping(_ count: Int, bytesOf name: String) -> String {
+    String(decoding: name.utf8.dropFirst(count), as: UTF8.self)
+  }
+
+  /// The non-empty components of `path`, split at `/` bytes (a `/` followed by a combining accent
+  /// is one Character, and still a separator).
+  public static func components(of path: String) -> [String] {
+    path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+  }
+
   /// The `String` form of a NUL-terminated name from C (a file name, a link target, an xattr name).
   public static func decode(cString text: UnsafePointer<CChar>) -> String {
     unsafe decode(UnsafeRawBufferPointer(start: text, count: strlen(text)))

@@ -191,6 +191,21 @@ struct InspectTests {
         try built.expectVisibleBytes(report)
     }
 
+    @Test("look-alike names are two files: removing one deletes only its data")
+    func lookAlikeNames() throws {
+        let built = try Inspected()
+        try built.image.addLayer(createdBy: "COPY two") { root in
+            try root.write("caf\u{E9}", filler(10, "a"))
+            try root.write("cafe\u{301}", filler(20, "b"))
+        }
+        try built.image.addLayer(createdBy: "RUN rm one") { root in try root.remove("caf\u{E9}") }
+        let report = try built.inspect()
+        #expect(report.layers.map(\.addedBytes) == [30, 0])
+        #expect(report.deletedFiles.map { Array($0.path.utf8) } == [Array("caf\u{E9}".utf8)])
+        #expect(report.deletedFiles.map(\.size) == [10])
+        try built.expectVisibleBytes(report)
+    }
+
     @Test("a directory removed and made again: every file of the old one is deleted, the new one counts")
     func directoryReplacedByUmoci() throws {
         let built = try Inspected()

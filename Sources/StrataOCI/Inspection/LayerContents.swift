@@ -26,7 +26,8 @@ struct LayerContents {
     }
 
     let layerName: String
-    private(set) var occupants: [String: Occupant] = [:]
+    /// By path as bytes (`NameKey`): look-alike names are different entries.
+    private(set) var occupants: [NameKey: Occupant] = [:]
     private(set) var data: [Data] = []
     /// Paths a whiteout hides in the layers below (with everything below them).
     private(set) var whiteouts: [String] = []
@@ -34,7 +35,7 @@ struct LayerContents {
     private(set) var opaques: [String] = []
     /// Directories the tar never described but wrote into, with the first entry that needed each: they
     /// must not be a non-directory in the layers below (see `Visibility.checkImplicitDirectories`).
-    private(set) var implicitDirectories: [String: String] = [:]
+    private(set) var implicitDirectories: [NameKey: String] = [:]
     private(set) var entryCount = 0
     private(set) var markerCount = 0
     private(set) var addedBytes: Int64 = 0
@@ -53,7 +54,7 @@ struct LayerContents {
             return
         }
         let parent = Array(components.dropLast())
-        if name.hasPrefix(PrivateNames.whiteoutPrefix) {
+        if FileName.starts(name, with: PrivateNames.whiteoutPrefix) {
             markerCount += 1
             try collectMarker(name: name, parent: parent, entry: entry.path)
             return
@@ -122,24 +123,24 @@ struct LayerContents {
         guard existing == .directory else { return }
         implicitDirectories[path] = nil
         let prefix = path + "/"
-        for (below, occupant) in occupants where below.hasPrefix(prefix) {
+        for (below, occupant) in occupants where FileName.starts(below.string, with: prefix) {
             occupants[below] = nil
             implicitDirectories[below] = nil
-            drop(below, from: occupant)
+            drop(below.string, from: occupant)
         }
     }
 
     private mutating func drop(_ path: String, from occupant: Occupant) {
-        if case .file(let index) = occupant { data[index].names.removeAll { $0 == path } }
+        if case .file(let index) = occupant { data[index].names.removeAll { FileName.sameBytes($0, path) } }
     }
 
     private mutating func collectMarker(name: String, parent: [String], entry: String) throws(StrataError) {
-        if name == PrivateNames.opaqueMarker {
+        if FileName.sameBytes(name, PrivateNames.opaqueMarker) {
             opaques.append(LayerUnpacker.join(parent))
             return
         }
-        if name.hasPrefix(PrivateNames.whiteoutPrefix + PrivateNames.whiteoutPrefix) { return }  // aufs bookkeeping
-        let hidden = String(name.dropFirst(PrivateNames.whiteoutPrefix.count))
+        if FileName.starts(name, with: PrivateNames.whiteoutPrefix + PrivateNames.whiteoutPrefix) { return }  // aufs bookkeeping
+        let hidden = FileName.dropping(PrivateNames.whiteoutPrefix.utf8.count, bytesOf: name)
         guard !hidden.isEmpty, hidden != ".", hidden != ".." else {
             throw refuse("whiteout '\(entry)' names '\(hidden)', which cannot be deleted")
         }

@@ -15,7 +15,8 @@ struct Visibility {
     }
 
     private let layers: [LayerContents]
-    private var hiders: [String: [(layer: Int, hider: Hider)]] = [:]
+    /// By path as bytes (`NameKey`).
+    private var hiders: [NameKey: [(layer: Int, hider: Hider)]] = [:]
 
     init(_ layers: [LayerContents]) {
         self.layers = layers
@@ -34,10 +35,11 @@ struct Visibility {
     /// things to different tools. `names` are the layers' names for the message.
     func checkImplicitDirectories(names: [String]) throws(StrataError) {
         for (index, layer) in layers.enumerated() {
-            for (path, entry) in layer.implicitDirectories.sorted(by: { $0.key < $1.key }) {
+            for (key, entry) in layer.implicitDirectories.sorted(by: { $0.key.string.utf8.lexicographicallyPrecedes($1.key.string.utf8) }) {
+                let path = key.string
                 guard let lower = hiders[path]?.last(where: { $0.layer < index && $0.hider == .nonDirectory })?.layer,
                       fate(of: path, in: lower, before: index) == nil else { continue }
-                throw StrataError(.unsafePath, "\(names[index]): entry '\(entry)' is written through the non-directory '\(path)' of layer \(lower + 1), which the tar never replaces with a directory")
+                throw StrataError(.unsafePath, "\(names[index]): entry '\(FileName.printable(entry))' is written through the non-directory '\(FileName.printable(path))' of layer \(lower + 1), which the tar never replaces with a directory")
             }
         }
     }
@@ -46,17 +48,17 @@ struct Visibility {
     /// (or, with `limit`, while the layers below `limit` show it).
     func fate(of path: String, in layer: Int, before limit: Int = .max) -> Fate? {
         var earliest = first(at: path, after: layer, before: limit) { $0 != .opaque }
-        var ancestor = Substring(path)
+        var ancestor = path.utf8[...]
         var more = true
         while more {
-            // Every strict ancestor, the root ("") last.
-            if let slash = ancestor.lastIndex(of: "/") {
+            // Every strict ancestor, the root ("") last; split at "/" bytes.
+            if let slash = ancestor.lastIndex(of: UInt8(ascii: "/")) {
                 ancestor = ancestor[..<slash]
             } else {
-                ancestor = ""
+                ancestor = ancestor[ancestor.startIndex..<ancestor.startIndex]
                 more = false
             }
-            if let found = first(at: String(ancestor), after: layer, before: limit, where: { $0 != .directory }) {
+            if let found = first(at: String(decoding: ancestor, as: UTF8.self), after: layer, before: limit, where: { $0 != .directory }) {
                 earliest = min(earliest ?? found, found)
             }
         }

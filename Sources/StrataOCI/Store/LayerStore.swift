@@ -189,7 +189,7 @@ public struct LayerStore: Sendable {
     private func lowerStatus(_ path: String, in record: LayerRecord) -> FileStatus? {
         guard let layer = try? openDirectory(layerRoot(record.diffID).string) else { return nil }
         defer { try? layer.close() }
-        let parts = path.split(separator: "/").map(String.init)
+        let parts = FileName.components(of: path)
         guard let last = parts.last else { return nil }
         let parent: FileDescriptor
         if parts.count == 1 {

@@ -90,7 +90,7 @@ struct LayerUnpacker {
             return
         }
         let parentPath = Array(components.dropLast())
-        if name.hasPrefix(".wh.") {
+        if FileName.starts(name, with: PrivateNames.whiteoutPrefix) {
             try collectMarker(entry, name: name, parent: parentPath)
             return
         }
@@ -204,13 +204,14 @@ struct LayerUnpacker {
     // MARK: Markers
 
     private mutating func collectMarker(_ entry: ArchiveEntry, name: String, parent: [String]) throws(StrataError) {
-        if name == PrivateNames.opaqueMarker {
+        if FileName.sameBytes(name, PrivateNames.opaqueMarker) {
             opaques.append((parent, entry.path))
             return
         }
-        if name.hasPrefix(".wh..wh.") { return }  // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not content
-        let hidden = String(name.dropFirst(4))
-        guard !hidden.isEmpty, hidden != ".", hidden != "..", !hidden.contains("/") else {
+        // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not content
+        if FileName.starts(name, with: PrivateNames.whiteoutPrefix + PrivateNames.whiteoutPrefix) { return }
+        let hidden = FileName.dropping(PrivateNames.whiteoutPrefix.utf8.count, bytesOf: name)
+        guard !hidden.isEmpty, hidden != ".", hidden != "..", !hidden.utf8.contains(UInt8(ascii: "/")) else {
             throw refuse("whiteout '\(entry.path)' names '\(hidden)', which cannot be deleted")
         }
         whiteouts.append((parent + [hidden], entry.path))
