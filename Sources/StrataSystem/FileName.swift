@@ -20,9 +20,8 @@ import SystemPackage
 public enum FileName {
   /// The `String` form of the bytes `bytes` (which hold no NUL).
   public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
-    if bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil {
-      return String(decoding: bytes, as: UTF8.self)
-    }
+    if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+    if let valid = String(validating: bytes, as: UTF8.self) { return valid }
     let input = Array(bytes)
     var output: [UInt8] = []
     output.reserveCapacity(input.count + 8)
@@ -81,10 +80,23 @@ public enum FileName {
     String(decoding: name.utf8.dropFirst(count), as: UTF8.self)
   }
 
-  /// The non-empty components of `path`, split at `/` bytes (a `/` followed by a combining accent
-  /// is one Character, and still a separator).
+  /// The non-empty components of `path`, split at `/` bytes: a path is bytes to the kernel (a `/`
+  /// followed by a combining accent is one Character, and still a separator), and grapheme breaking
+  /// is slow.
   public static func components(of path: String) -> [String] {
-    path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+    var result: [String] = []
+    let bytes = path.utf8
+    var start = bytes.startIndex
+    var index = start
+    while index != bytes.endIndex {
+      if bytes[index] == UInt8(ascii: "/") {
+        if start != index { result.append(String(decoding: bytes[start..<index], as: UTF8.self)) }
+        start = bytes.index(after: index)
+      }
+      index = bytes.index(after: index)
+    }
+    if start != index { result.append(String(decoding: bytes[start..<index], as: UTF8.self)) }
+    return result
   }
 
   /// The `String` form of a NUL-terminated name from C (a file name, a link target, an xattr name).

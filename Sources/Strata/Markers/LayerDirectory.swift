@@ -72,7 +72,7 @@ struct LayerDirectory {
                 continue
             }
             if name.hasNamePrefix(PrivateNames.whiteoutPrefix) {
-                let target = String(decoding: name.utf8.dropFirst(PrivateNames.whiteoutPrefix.utf8.count), as: UTF8.self)
+                let target = FileName.dropping(PrivateNames.whiteoutPrefix.utf8.count, bytesOf: name)
                 // `.wh..wh.*` are AUFS bookkeeping names; they never whiteout anything.
                 if !target.hasNamePrefix(PrivateNames.whiteoutPrefix) && isValidName(target) {
                     result.entries[target, default: Entry(kind: nil, inode: 0, whiteout: nil, position: position)]

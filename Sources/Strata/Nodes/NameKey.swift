@@ -1,15 +1,13 @@
 // Byte-wise name comparisons for the union (see `NameKey`).
 
 extension String {
-    /// Whether two names are the same bytes (see `NameKey`).
+    /// Whether two names are the same bytes (`FileName.sameBytes`).
     func isSameName(as other: String) -> Bool {
-        NameKey(self) == NameKey(other)
+        FileName.sameBytes(self, other)
     }
 
-    /// Whether the bytes of this name or path start with those of `prefix`. (`hasPrefix` compares
-    /// characters: "trusted." followed by a combining accent would not start with "trusted.", though
-    /// to the kernel it does.)
+    /// Whether the bytes of this name or path start with those of `prefix` (`FileName.starts`).
     func hasNamePrefix(_ prefix: String) -> Bool {
-        utf8.starts(with: prefix.utf8)
+        FileName.starts(self, with: prefix)
     }
 }

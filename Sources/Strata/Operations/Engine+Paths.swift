@@ -39,22 +39,9 @@ extension Engine {
         components(of: FileName.decode(path))
     }
 
-    /// The non-empty `/`-separated components of `path`. Splits bytes, not Characters: a path is bytes
-    /// to the kernel, and grapheme breaking is slow.
+    /// The non-empty `/`-separated components of `path`, split as bytes (`FileName.components`).
     static func components(of path: String) -> [String] {
-        var result: [String] = []
-        let bytes = path.utf8
-        var start = bytes.startIndex
-        var index = start
-        while index != bytes.endIndex {
-            if bytes[index] == UInt8(ascii: "/") {
-                if start != index { result.append(String(decoding: bytes[start..<index], as: UTF8.self)) }
-                start = bytes.index(after: index)
-            }
-            index = bytes.index(after: index)
-        }
-        if start != index { result.append(String(decoding: bytes[start..<index], as: UTF8.self)) }
-        return result
+        FileName.components(of: path)
     }
 
     private mutating func walk(_ components: [String], followFinal: Bool) throws(Errno) -> NodeID {

@@ -366,12 +366,11 @@ struct LayerUnpacker {
             throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(raw))' has a NUL byte in its path")
         }
         var result: [String] = []
-        for part in raw.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
-            if part.elementsEqual(".".utf8) { continue }
-            guard !part.elementsEqual("..".utf8) else {
+        for name in FileName.components(of: raw) {
+            if name == "." { continue }
+            guard name != ".." else {
                 throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(raw))' escapes the layer root with '..'")
             }
-            let name = String(decoding: part, as: UTF8.self)
             guard (FileName.bytes(of: name)?.count ?? 256) <= 255 else {
                 throw StrataError(.unsafePath, "\(layer): entry '\(FileName.printable(raw))' has a name longer than 255 bytes")
             }
