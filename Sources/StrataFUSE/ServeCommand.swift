@@ -77,6 +77,9 @@ public enum ServeCommand {
         // request threads allocate little and briefly, and each extra arena keeps its own free pages
         // resident (about 0.5 MB less after a walk of 50,000 paths, measured).
         _ = cfuse_limit_malloc_arenas(2)
+        // The kernel has applied each caller's umask to the modes it sends; the server's own would take
+        // bits away a second time (libfuse's passthrough examples and fuse-overlayfs clear it too).
+        _ = umask(0)
         do throws(StrataError) {
             let invocation = try parse(arguments)
             let options = try MountOptions(
@@ -84,7 +87,13 @@ public enum ServeCommand {
                 work: invocation.work, debug: invocation.debug)
             if invocation.foregroundChild { Daemon.detachFromTerminal() }
             let server = try FUSEServer(options: options, mountPoint: invocation.mountPoint)
-            if invocation.foregroundChild { Daemon.signalReady() }
+            if invocation.foregroundChild {
+                // As libfuse's daemonising does: a server in the background must not hold the directory
+                // it was started from (which could then not be unmounted). The layers are open and the
+                // mount point is absolute by now.
+                _ = chdir("/")
+                Daemon.signalReady()
+            }
             try server.run(handlingSignals: true)
             return 0
         } catch {

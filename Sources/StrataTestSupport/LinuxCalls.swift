@@ -1,7 +1,7 @@
 import Glibc
 
 /// The few C entry points the Glibc module does not import: the `l*xattr` family (`<sys/xattr.h>` is
-/// not part of the module) and `renameat2` (a `_GNU_SOURCE` declaration). They are looked up once with
+/// not part of the module), `renameat2` and `unshare` (`_GNU_SOURCE` declarations). They are looked up once with
 /// `dlsym`, so the oracle side of the harness shares no code with the engine under test.
 enum LinuxCalls {
     private typealias SetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer?, Int, Int32) -> Int32
@@ -9,6 +9,7 @@ enum LinuxCalls {
     private typealias ListXattr = @convention(c) (UnsafePointer<CChar>, UnsafeMutablePointer<CChar>?, Int) -> Int
     private typealias RemoveXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>) -> Int32
     private typealias Renameat2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    private typealias Unshare = @convention(c) (Int32) -> Int32
     /// `syscall(2)` is variadic; on Linux (x86-64 SysV and AArch64 AAPCS64) integer and pointer arguments
     /// travel in the same registers either way, and glibc's `syscall` is an assembly stub that never
     /// uses `va_arg`, so a fixed prototype is safe for the one call made through it (openat2).
@@ -26,7 +27,14 @@ enum LinuxCalls {
     nonisolated(unsafe) private static let llistxattrCall = symbol("llistxattr", as: ListXattr.self)
     nonisolated(unsafe) private static let lremovexattrCall = symbol("lremovexattr", as: RemoveXattr.self)
     nonisolated(unsafe) private static let renameat2Call = symbol("renameat2", as: Renameat2.self)
+    nonisolated(unsafe) private static let unshareCall = symbol("unshare", as: Unshare.self)
     nonisolated(unsafe) private static let syscallCall = symbol("syscall", as: Syscall5.self)
+
+    /// Gives the calling thread a file-system context (root, working directory, umask) of its own:
+    /// `unshare(CLONE_FS)`. Returns 0 or -1 with errno set.
+    static func unshareFileSystemContext() -> Int32 {
+        unshareCall(0x200)  // CLONE_FS
+    }
 
     /// `SYS_openat2`: the same number on every architecture (added in Linux 5.6).
     static let SYS_openat2 = 437

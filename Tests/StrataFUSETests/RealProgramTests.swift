@@ -698,6 +698,33 @@ struct RealProgramTests {
         #expect(!FUSEMount.isMounted(merged))
     }
 
+    /// The background server, started from a directory with relative layer paths and umask 077, serves
+    /// those layers, holds no reference to that directory (it could not be unmounted otherwise) and has
+    /// umask 0 (the kernel applies each caller's).
+    @Test("the background server leaves its caller's directory and umask behind", .timeLimit(.minutes(3)))
+    func serverLeavesCallerDirectory() throws {
+        let fixture = try CommandFixture("strata-cli-cwd")
+        defer { try? fixture.directory.remove() }
+        let (executable, merged, scratch) = (fixture.executable, fixture.merged, fixture.scratch)
+        let base = fixture.directory.path + "/"
+        func relative(_ path: String) -> String { path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path }
+        let options = "lowerdir=\(relative(fixture.layers.lowers[0])),upperdir=\(relative(fixture.layers.upper))"
+            + ",workdir=\(relative(fixture.layers.work)),volatile"
+        let launcher = ["/bin/sh", "-c", "cd \"$0\" && umask 077 && exec \"$@\"", fixture.directory.path]
+        try fixture.withServer(options: options, launcher: launcher) { (server) throws in
+            let directory = try FileDescriptor.currentWorkingDirectory.readSymbolicLink(at: "/proc/\(server)/cwd")
+            #expect(directory == "/")
+            let status = try String(contentsOfFile: "/proc/\(server)/status", encoding: .utf8)
+            #expect(status.split(separator: "\n").contains("Umask:\t0000"), "\(status)")
+            #expect(try String(contentsOfFile: "\(merged)/hello", encoding: .utf8) == "hello\n")
+            try Self.write("\(merged)/new", "new\n")
+            var written = stat()
+            #expect(lstat("\(fixture.layers.upper)/new", &written) == 0)
+            try Self.check(Self.spawnAndWait(executable, ["unmount", merged], timeout: 30, scratch: scratch))
+        }
+        #expect(!FUSEMount.isMounted(merged))
+    }
+
     /// A server under a low descriptor limit (a hard limit it cannot raise) gives back the data
     /// descriptors it caches when the kernel refuses a new one, and goes on serving: files held open by
     /// the hundred read and write their own data.

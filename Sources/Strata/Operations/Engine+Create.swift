@@ -6,6 +6,15 @@ enum NewObject {
     case node(mode: UInt32, device: UInt64)
     /// A hard link to the upper object `name` in directory `parent`.
     case hardLink(parent: NodeID, name: String)
+
+    /// The permission bits asked for, where creating the object takes a mode.
+    var requestedPermissions: UInt32? {
+        switch self {
+        case .file(_, let permissions), .directory(let permissions): return permissions & 0o7777
+        case .node(let mode, _): return mode & 0o7777
+        case .symbolicLink, .hardLink: return nil
+        }
+    }
 }
 
 /// The owner a new object gets; `nil` keeps the creating process's credentials.
@@ -166,12 +175,31 @@ extension Engine {
             try? parentDirectory.remove(at: PrivateNames.whiteoutPrefix + name)
         }
         do throws(Errno) {
-            if let descriptor { return (descriptor, try descriptor.status()) }
-            return (nil, try parentDirectory.status(at: name))
+            if let descriptor {
+                let status = try descriptor.status()
+                return (descriptor, try restoringMaskedBits(object, status: status, of: descriptor, ""))
+            }
+            let status = try parentDirectory.status(at: name)
+            return (nil, try restoringMaskedBits(object, status: status, of: parentDirectory, name))
         } catch {
             try? descriptor?.close()
             throw error
         }
+    }
+
+    /// The status of a new object once it has every permission bit it was asked for. The mode given
+    /// to the engine is final (a FUSE client has applied its caller's umask already, and the API takes
+    /// modes as given), but the kernel clears the process umask from it too: bits lost that way, and
+    /// only those, are set back (one more call, never made when the umask is 0, as in `strata mount`).
+    private func restoringMaskedBits(
+        _ object: NewObject, status: FileStatus, of directory: FileDescriptor, _ name: String
+    ) throws(Errno) -> FileStatus {
+        guard let requested = object.requestedPermissions else { return status }
+        let actual = status.permissions & 0o777, wanted = requested & 0o777
+        let lost = wanted & ~actual
+        guard lost != 0, actual & ~wanted == 0, lost & ~creationMask == 0 else { return status }
+        try directory.setPermissions(at: name, (status.permissions & ~0o777) | wanted)
+        return try directory.status(at: name)
     }
 
     /// The node of an object just made at `name`: what a lookup would find out, known already (a new

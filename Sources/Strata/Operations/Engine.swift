@@ -20,6 +20,9 @@ struct Engine {
     let attributes: MetadataAttributes
     /// Whether this process may set any owner (copy-up keeps owners only then).
     let isPrivileged: Bool
+    /// The process umask when the union opened: the bits a new object may have lost, which the engine
+    /// puts back (all bits when it could not be read).
+    let creationMask: UInt32
     /// Whose rights the current operation is checked against; set for each call.
     var caller: Credentials
 
@@ -27,6 +30,7 @@ struct Engine {
         self.layers = layers
         self.attributes = MetadataAttributes.forWriting(layers.format)
         self.isPrivileged = effectiveUserID == 0
+        self.creationMask = currentFileCreationMask() ?? 0o777
         self.caller = caller
         var root = NodeRecord(
             id: .root, parent: nil, name: "", kind: .directory, inode: 0, inUpper: layers.upper != nil)
