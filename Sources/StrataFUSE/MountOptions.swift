@@ -35,6 +35,10 @@ public struct MountOptions: Sendable, Hashable {
     /// Let the kernel cache writes and send them later (`writeback_cache`): faster small writes, at the
     /// price of mtimes set by the kernel and data reaching the upper layer only at flush or sync.
     public var writebackCache = false
+    /// Have the kernel enforce POSIX ACLs (`system.posix_acl_access`/`_default`) in its permission checks,
+    /// as the kernel's overlay does (`acl`, the default with `default_permissions`); `noacl`, as in
+    /// fuse-overlayfs, checks the mode bits alone.
+    public var posixACL = true
     /// When a lower file comes up for a write (`copyup=`): `.write` (the default) at its first write or
     /// truncation, with opens answered by the kernel alone; `.open` at an open for writing, as overlayfs
     /// does, at the price of an `OPEN` round trip per open.
@@ -99,7 +103,7 @@ public struct MountOptions: Sendable, Hashable {
                 }
                 switch key {
                 case "allow_other", "allow_root", "default_permissions", "no_default_permissions", "ro", "rw",
-                    "writeback_cache":
+                    "writeback_cache", "acl", "noacl":
                     guard value == nil else { throw StrataError(.invalidOption, "option '\(key)' takes no value") }
                     flags.insert(key)
                 case "copyup":
@@ -127,7 +131,10 @@ public struct MountOptions: Sendable, Hashable {
         for (key, opposite) in Self.passThroughFlags where !opposite.isEmpty && seen[key] != nil && seen[opposite] != nil {
             throw StrataError(.invalidOption, "options '\(key)' and '\(opposite)' contradict each other")
         }
-        for (a, b) in [("ro", "rw"), ("allow_other", "allow_root"), ("default_permissions", "no_default_permissions")]
+        for (a, b) in [
+            ("ro", "rw"), ("allow_other", "allow_root"), ("default_permissions", "no_default_permissions"), ("acl", "noacl"),
+            ("acl", "no_default_permissions"),
+        ]
         where flags.contains(a) && flags.contains(b) {
             throw StrataError(.invalidOption, "options '\(a)' and '\(b)' contradict each other")
         }
@@ -162,6 +169,8 @@ public struct MountOptions: Sendable, Hashable {
             readOnly: flags.contains("ro") || union.upper == nil, passThrough: passThrough,
             entryTimeout: entryTimeout, attributeTimeout: attributeTimeout, debug: debug)
         self.writebackCache = flags.contains("writeback_cache")
+        // The kernel enforces ACLs only in its own permission checks.
+        self.posixACL = defaultPermissions && !flags.contains("noacl")
         self.copyUp = copyUp
         if writebackCache && readOnly {
             throw StrataError(.invalidOption, "option 'writeback_cache' needs a writable union (an upperdir, not 'ro')")

@@ -15,7 +15,8 @@ struct Mount: ParsableCommand {
 
             Options (-o, comma-separated, may repeat): lowerdir=TOP:…:BOTTOM, upperdir=U, workdir=W \
             (`\\:` and `\\,` escape), whiteout=overlay|oci, volatile, ro, rw, allow_other, allow_root, \
-            default_permissions (the default), no_default_permissions, entry_timeout=S, attr_timeout=S, timeout=S, \
+            default_permissions (the default), no_default_permissions, acl (the default: POSIX ACLs enforced), \
+            noacl, entry_timeout=S, attr_timeout=S, timeout=S, \
             writeback_cache, copyup=write|open (copy a lower file up at its first write, the default, or at an \
             open for writing as overlayfs does), and the mount flags nosuid, nodev, noexec, noatime, relatime, fsname=…, subtype=…. \
             Unknown or contradictory options are refused.

@@ -22,6 +22,14 @@ struct OptionTests {
         #expect(try MountOptions(options: ["lowerdir=/a,copyup=write"]).copyUp == .write)
     }
 
+    @Test("POSIX ACLs are enforced by default; noacl, or no_default_permissions, leaves them to nobody")
+    func posixACL() throws {
+        #expect(try MountOptions(options: ["lowerdir=/a"]).posixACL)
+        #expect(try MountOptions(options: ["lowerdir=/a,acl"]).posixACL)
+        #expect(try !MountOptions(options: ["lowerdir=/a,noacl"]).posixACL)
+        #expect(try !MountOptions(options: ["lowerdir=/a,no_default_permissions"]).posixACL)
+    }
+
     @Test("readable flags")
     func flags() throws {
         let options = try MountOptions(options: ["volatile"], lowers: ["/a,b", "/c"], upper: "/u", work: "/w")
@@ -61,6 +69,9 @@ struct OptionTests {
         ("lowerdir=/a,allow_other,allow_root", "allow_other"),
         ("lowerdir=/a,nosuid,suid", "suid"),
         ("lowerdir=/a,default_permissions,no_default_permissions", "default_permissions"),
+        ("lowerdir=/a,acl,noacl", "'acl' and 'noacl'"),
+        ("lowerdir=/a,acl,no_default_permissions", "'acl' and 'no_default_permissions'"),
+        ("lowerdir=/a,noacl=1", "noacl"),
         ("lowerdir=/a,timeout=x", "timeout"),
         ("lowerdir=/a,copyup=close", "copyup"),
         ("lowerdir=/a,copyup", "copyup"),

@@ -208,6 +208,10 @@ enum Operations {
         let server = unsafe Unmanaged<FUSEServer>.fromOpaque(userdata).takeUnretainedValue()
         // With writeback_cache (an option) the kernel buffers writes; see `openFlags`.
         if server.options.writebackCache { want(FUSE_CAP_WRITEBACK_CACHE) }
+        // POSIX ACLs: the kernel reads them with GETXATTR, caches them by node and applies them in its
+        // permission checks (it drops them after a SETATTR or a SETXATTR of one); the upper file system
+        // keeps them and the mode bits in step, as for any process.
+        if server.options.posixACL && server.options.defaultPermissions { want(FUSE_CAP_POSIX_ACL) }
         // Directories without OPENDIR when the kernel allows it and checks permissions itself (without
         // default_permissions, OPENDIR is where the caller's right to list is checked).
         let capable = unsafe connection.pointee.capable

@@ -1,0 +1,144 @@
+import Foundation
+import Glibc
+import Strata
+import StrataTestSupport
+import Testing
+
+/// POSIX ACLs decide who may read, write and search through the mount as through the kernel's overlay:
+/// a named-user entry grants or refuses what the mode bits alone would not, a chmod's new mask and an
+/// ACL set through the mount take effect at once, and the uppers end up with the same ACLs.
+@Suite("POSIX ACLs through the mount",
+       .enabled(if: KernelOverlay.isAvailable && FUSEAvailability.isAvailable
+                    && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                "needs root, /dev/fuse, the kernel's overlay and setpriv"))
+struct ACLThroughMountTests {
+    static let nobody: UInt32 = 65534
+    static let fixture = LayerFixture(lowers: [
+        Layer([
+            .file("granted", "granted\n", mode: 0o600), .file("refused", "refused\n", mode: 0o644),
+            .directory("searchable", mode: 0o700), .file("searchable/inner", "inner\n", mode: 0o644),
+            .file("writable", "writable\n", mode: 0o644), .file("plain", "plain\n", mode: 0o600),
+        ])
+    ])
+
+    /// The bytes of a `system.posix_acl_access` value: `entries` of (tag, permissions, id).
+    static func acl(_ entries: [(tag: UInt16, permissions: UInt16, id: UInt32)]) -> [UInt8] {
+        func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+            withUnsafeBytes(of: value.littleEndian) { Array($0) }
+        }
+        return littleEndian(UInt32(2)) + entries.flatMap { littleEndian($0.tag) + littleEndian($0.permissions) + littleEndian($0.id) }
+    }
+
+    static let owner: UInt16 = 0x01, user: UInt16 = 0x02, group: UInt16 = 0x04, mask: UInt16 = 0x10, other: UInt16 = 0x20
+    static let none = UInt32.max
+
+    /// Nobody may read `granted` (mode 0600) and search `searchable` (0700) through a named-user entry,
+    /// and may not read `refused` (0644) though the other bits allow it; `writable` grants writing.
+    static func applyACLs(to lower: String) throws {
+        let root = try openDirectory(lower)
+        defer { try? root.close() }
+        let lists: [(String, [(UInt16, UInt16, UInt32)])] = [
+            ("granted", [(owner, 6, none), (user, 4, nobody), (group, 0, none), (mask, 4, none), (other, 0, none)]),
+            ("refused", [(owner, 6, none), (user, 0, nobody), (group, 4, none), (mask, 4, none), (other, 4, none)]),
+            ("searchable", [(owner, 7, none), (user, 5, nobody), (group, 0, none), (mask, 5, none), (other, 0, none)]),
+            ("writable", [(owner, 6, none), (user, 6, nobody), (group, 4, none), (mask, 6, none), (other, 4, none)]),
+        ]
+        for (name, entries) in lists {
+            try root.setExtendedAttribute(
+                "system.posix_acl_access", to: acl(entries.map { (tag: $0.0, permissions: $0.1, id: $0.2) }), at: name)
+        }
+    }
+
+    /// Runs `script` with `sh` as user 65534 and returns what it printed.
+    static func asNobody(_ script: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid", "65534", "--regid", "65534", "--clear-groups", "/bin/sh", "-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// What nobody can do in the merged view at `root`: one digit (1 allowed, 0 refused) per attempt.
+    static func attempts(_ root: String) throws -> String {
+        try asNobody("""
+            r() { if "$@" >/dev/null 2>&1; then printf 1; else printf 0; fi; }
+            r cat '\(root)/granted'; r cat '\(root)/refused'; r ls '\(root)/searchable'
+            r cat '\(root)/searchable/inner'; r sh -c "echo more >> '\(root)/writable'"; r cat '\(root)/plain'
+            """)
+    }
+
+    /// The attempts, then root's chmod of `granted` (its mask goes with the group bits) and an ACL set on
+    /// `plain` through the mount, then the attempts again; and the ACLs the upper ends with.
+    static func exercise(_ merged: String, upper: String) throws -> [String] {
+        var seen = [try attempts(merged)]
+        guard chmod("\(merged)/granted", 0o600) == 0 else { throw HarnessError("chmod granted", errno: errno) }
+        let root = try openDirectory(merged)
+        try root.setExtendedAttribute(
+            "system.posix_acl_access",
+            to: acl([(owner, 6, none), (user, 4, nobody), (group, 0, none), (mask, 4, none), (other, 0, none)]),
+            at: "plain")
+        try root.close()
+        seen.append(try attempts(merged))
+        let upperRoot = try openDirectory(upper)
+        defer { try? upperRoot.close() }
+        for name in ["granted", "writable", "plain"] {
+            let value = (try? upperRoot.extendedAttribute("system.posix_acl_access", at: name)) ?? []
+            let mode = (try? upperRoot.status(at: name).permissions) ?? 0
+            seen.append("\(name) \(String(mode, radix: 8)) \(value)")
+        }
+        return seen
+    }
+
+    @Test("named-user entries, a chmod's new mask and an ACL set through the mount: the kernel's answers",
+          .timeLimit(.minutes(2)))
+    func asTheKernel() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-acl-mount")
+        defer { try? directory.remove() }
+        chmod(directory.path, 0o755)
+        var results: [[String]] = []
+        for side in ["kernel", "strata"] {
+            let layers = try Self.fixture.build(in: try directory.makeSubdirectory("\(side)-layers"))
+            chmod("\(directory.path)/\(side)-layers", 0o755)
+            try Self.applyACLs(to: layers.lowers[0])
+            let merged = try directory.makeSubdirectory("\(side)-merged")
+            if side == "kernel" {
+                let mount = try KernelOverlay(
+                    lowers: layers.lowers, upper: layers.upper, work: layers.work, mountPoint: merged)
+                defer { try? mount.unmount() }
+                results.append(try Self.exercise(merged, upper: layers.upper))
+            } else {
+                let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),allow_other,volatile"
+                let server = try StrataMountProcess(options: options, at: merged, log: "\(directory.path)/server")
+                defer { server.kill() }
+                results.append(try Self.exercise(merged, upper: layers.upper))
+                try server.unmount()
+            }
+        }
+        #expect(results[1] == results[0])
+        // The kernel's answers show the ACLs at work (else the comparison proves nothing).
+        #expect(results[0][0] == "101110")
+        #expect(results[0][1] == "001111")
+    }
+
+    @Test("noacl: the mode bits alone decide, as in fuse-overlayfs", .timeLimit(.minutes(2)))
+    func withoutACLs() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-noacl-mount")
+        defer { try? directory.remove() }
+        chmod(directory.path, 0o755)
+        let layers = try Self.fixture.build(in: try directory.makeSubdirectory("layers"))
+        chmod("\(directory.path)/layers", 0o755)
+        try Self.applyACLs(to: layers.lowers[0])
+        let merged = try directory.makeSubdirectory("merged")
+        let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),allow_other,volatile,noacl"
+        let server = try StrataMountProcess(options: options, at: merged, log: "\(directory.path)/server")
+        defer { server.kill() }
+        #expect(try Self.attempts(merged) == "010000")
+        try server.unmount()
+    }
+}
