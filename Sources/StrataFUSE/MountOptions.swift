@@ -1,3 +1,4 @@
+import Glibc
 import Strata
 
 /// Everything `strata mount` needs: the union's layers and the FUSE mount's behaviour.
@@ -79,9 +80,15 @@ public struct MountOptions: Sendable, Hashable {
     /// Parses `-o` option strings (each may hold several comma-separated options) and the readable
     /// layer flags. `\,` `\:` and `\\` escape inside values, as for overlayfs.
     ///
+    /// Mounted by root (`privileged`), the mount behaves as `mount -t overlay` would: every user may use
+    /// it (`allow_other`, unless `allow_root` is given) and set-user-ID files and device nodes work
+    /// (`suid` and `dev`, unless `nosuid` or `nodev` is given), where libfuse's own defaults are `nosuid`,
+    /// `nodev` and the mounting user alone; other users get those defaults.
+    ///
     /// - Throws: `StrataError.Code.invalidOption` naming the unknown, repeated or contradictory option.
     public init(
-        options: [String], lowers: [String] = [], upper: String? = nil, work: String? = nil, debug: Bool = false
+        options: [String], lowers: [String] = [], upper: String? = nil, work: String? = nil, debug: Bool = false,
+        privileged: Bool = geteuid() == 0
     ) throws(StrataError) {
         var unionParts: [String] = []
         var seen: [String: String] = [:]
@@ -163,8 +170,14 @@ public struct MountOptions: Sendable, Hashable {
                 throw StrataError(.invalidOption, "option 'rw' needs an upperdir (without one the union is read-only)")
             }
         }
+        if privileged {
+            for (flag, opposite) in [("suid", "nosuid"), ("dev", "nodev")] where seen[flag] == nil && seen[opposite] == nil {
+                passThrough.append(flag)
+            }
+        }
         self.init(
-            union: union, allowOther: flags.contains("allow_other"), allowRoot: flags.contains("allow_root"),
+            union: union, allowOther: flags.contains("allow_other") || (privileged && !flags.contains("allow_root")),
+            allowRoot: flags.contains("allow_root"),
             defaultPermissions: !flags.contains("no_default_permissions"),
             readOnly: flags.contains("ro") || union.upper == nil, passThrough: passThrough,
             entryTimeout: entryTimeout, attributeTimeout: attributeTimeout, debug: debug)

@@ -22,3 +22,9 @@ public func runShortProgram(_ arguments: [String], path: String? = nil) throws -
 public func builtExecutable(_ name: String) -> String {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
 }
+
+/// Runs `sh -c script` as user and group 65534 (nobody) with no supplementary groups, through `setpriv`,
+/// and returns what it printed (standard output and error together).
+public func runAsNobody(_ script: String) throws -> String {
+    try runShortProgram(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "/bin/sh", "-c", script]).output
+}

@@ -19,7 +19,8 @@ struct Mount: ParsableCommand {
             noacl, entry_timeout=S, attr_timeout=S, timeout=S, \
             writeback_cache, copyup=write|open (copy a lower file up at its first write, the default, or at an \
             open for writing as overlayfs does), and the mount flags nosuid, nodev, noexec, noatime, relatime, fsname=…, subtype=…. \
-            Unknown or contradictory options are refused.
+            Unknown or contradictory options are refused. Mounted by root, the mount is every user's and \
+            honours set-user-ID files and devices, as mount -t overlay (allow_root, nosuid, nodev restrict it).
             """)
 
     @Option(name: .short, help: "Mount options: lowerdir=TOP:…:BOTTOM,upperdir=U,workdir=W[,allow_other][,ro]…")

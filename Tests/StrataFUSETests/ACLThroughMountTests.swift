@@ -49,24 +49,9 @@ struct ACLThroughMountTests {
         }
     }
 
-    /// Runs `script` with `sh` as user 65534 and returns what it printed.
-    static func asNobody(_ script: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid", "65534", "--regid", "65534", "--clear-groups", "/bin/sh", "-c", script]
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// What nobody can do in the merged view at `root`: one digit (1 allowed, 0 refused) per attempt.
     static func attempts(_ root: String) throws -> String {
-        try asNobody("""
+        try runAsNobody("""
             r() { if "$@" >/dev/null 2>&1; then printf 1; else printf 0; fi; }
             r cat '\(root)/granted'; r cat '\(root)/refused'; r ls '\(root)/searchable'
             r cat '\(root)/searchable/inner'; r sh -c "echo more >> '\(root)/writable'"; r cat '\(root)/plain'

@@ -30,6 +30,18 @@ struct OptionTests {
         #expect(try !MountOptions(options: ["lowerdir=/a,no_default_permissions"]).posixACL)
     }
 
+    @Test("mounted by root, every user may use the mount and set-user-ID files and devices work, as mount -t overlay")
+    func rootDefaults() throws {
+        let root = try MountOptions(options: ["lowerdir=/a"], privileged: true)
+        #expect(root.allowOther && root.kernelOptions.contains("suid") && root.kernelOptions.contains("dev"))
+        let user = try MountOptions(options: ["lowerdir=/a"], privileged: false)
+        #expect(!user.allowOther && !user.kernelOptions.contains("suid") && !user.kernelOptions.contains("dev"))
+        let restricted = try MountOptions(options: ["lowerdir=/a,allow_root,nosuid,nodev"], privileged: true)
+        #expect(!restricted.allowOther && restricted.allowRoot)
+        #expect(!restricted.kernelOptions.contains("suid") && restricted.kernelOptions.contains("nosuid"))
+        #expect(!restricted.kernelOptions.contains("dev") && restricted.kernelOptions.contains("nodev"))
+    }
+
     @Test("readable flags")
     func flags() throws {
         let options = try MountOptions(options: ["volatile"], lowers: ["/a,b", "/c"], upper: "/u", work: "/w")

@@ -1,0 +1,50 @@
+import Foundation
+import Glibc
+import StrataTestSupport
+import Testing
+
+/// A mount made by root serves every user and honours set-user-ID files, as `mount -t overlay` does
+/// (a container's processes run as many users, and images hold programs such as `su`).
+@Suite("a mount made by root, used by other users",
+       .enabled(if: KernelOverlay.isAvailable && FUSEAvailability.isAvailable
+                    && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+                    && FileManager.default.isExecutableFile(atPath: "/usr/bin/id"),
+                "needs root, /dev/fuse, the kernel's overlay, setpriv and id"))
+struct RootMountTests {
+    /// What user 65534 sees: a file read, a directory listed, and the effective user of a
+    /// set-user-ID root copy of `id`.
+    static func seen(_ merged: String) throws -> String {
+        try runAsNobody("cat '\(merged)/note'; ls '\(merged)/dir'; '\(merged)/suid-id' -u")
+    }
+
+    @Test("no options: other users read and list, and a set-user-ID program runs as its owner", .timeLimit(.minutes(2)))
+    func asMountOverlay() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-root-mount")
+        defer { try? directory.remove() }
+        chmod(directory.path, 0o755)
+        let program = try Data(contentsOf: URL(fileURLWithPath: "/usr/bin/id"))
+        var results: [String] = []
+        for side in ["kernel", "strata"] {
+            let layers = try LayerFixture(lowers: [Layer([.file("note", "for everyone\n"), .file("dir/entry", "e")])])
+                .build(in: try directory.makeSubdirectory("\(side)-layers"))
+            chmod("\(directory.path)/\(side)-layers", 0o755)
+            let suid = "\(layers.lowers[0])/suid-id"
+            try program.write(to: URL(fileURLWithPath: suid))
+            chmod(suid, 0o4755)
+            let merged = try directory.makeSubdirectory("\(side)-merged")
+            if side == "kernel" {
+                let mount = try KernelOverlay(lowers: layers.lowers, upper: layers.upper, work: layers.work, mountPoint: merged)
+                defer { try? mount.unmount() }
+                results.append(try Self.seen(merged))
+            } else {
+                let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),volatile"
+                let server = try StrataMountProcess(options: options, at: merged, log: "\(directory.path)/server")
+                defer { server.kill() }
+                results.append(try Self.seen(merged))
+                try server.unmount()
+            }
+        }
+        #expect(results[1] == results[0])
+        #expect(results[0] == "for everyone\nentry\n0\n")
+    }
+}
