@@ -20,6 +20,10 @@
 #include <stdint.h>
 #include <spawn.h>
 #include <malloc.h>
+#include <fcntl.h>
+
+/// O_DIRECT, which <fcntl.h> names only under _GNU_SOURCE; glibc's per-architecture __O_DIRECT is its value.
+static const int cfuse_O_DIRECT = __O_DIRECT;
 
 // glibc 2.34+ exports this GNU extension; <spawn.h> declares it only under _GNU_SOURCE.
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);

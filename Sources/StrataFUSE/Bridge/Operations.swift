@@ -157,9 +157,13 @@ enum Operations {
         return Ownership(user: context.uid, group: group)
     }
 
-    /// With the writeback cache the kernel reads pages of files opened write-only and appends by itself:
+    /// The flags of the server's own descriptor for a client's open. Never `O_DIRECT`: the kernel's FUSE
+    /// client already bypasses its page cache for such an open, and the data of a `WRITE` sits in
+    /// libfuse's buffer at no alignment `O_DIRECT` accepts (every write failed with `EINVAL`). With the
+    /// writeback cache the kernel reads pages of files opened write-only and appends by itself:
     /// descriptors are opened read-write and without O_APPEND then (as libfuse's passthrough examples do).
     private static func openFlags(_ server: FUSEServer, _ flags: Int32) -> Int32 {
+        let flags = flags & ~cfuse_O_DIRECT
         guard server.options.writebackCache else { return flags }
         var adjusted = flags & ~O_APPEND
         if adjusted & O_ACCMODE == O_WRONLY { adjusted = (adjusted & ~O_ACCMODE) | O_RDWR }
