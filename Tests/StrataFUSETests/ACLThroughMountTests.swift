@@ -85,26 +85,11 @@ struct ACLThroughMountTests {
     func asTheKernel() throws {
         let directory = try TemporaryDirectory(prefix: "strata-acl-mount")
         defer { try? directory.remove() }
-        chmod(directory.path, 0o755)
-        var results: [[String]] = []
-        for side in ["kernel", "strata"] {
-            let layers = try Self.fixture.build(in: try directory.makeSubdirectory("\(side)-layers"))
-            chmod("\(directory.path)/\(side)-layers", 0o755)
-            try Self.applyACLs(to: layers.lowers[0])
-            let merged = try directory.makeSubdirectory("\(side)-merged")
-            if side == "kernel" {
-                let mount = try KernelOverlay(
-                    lowers: layers.lowers, upper: layers.upper, work: layers.work, mountPoint: merged)
-                defer { try? mount.unmount() }
-                results.append(try Self.exercise(merged, upper: layers.upper))
-            } else {
-                let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),allow_other,volatile"
-                let server = try StrataMountProcess(options: options, at: merged, log: "\(directory.path)/server")
-                defer { server.kill() }
-                results.append(try Self.exercise(merged, upper: layers.upper))
-                try server.unmount()
-            }
-        }
+        var mounts = KernelAndStrataMounts(Self.fixture)
+        mounts.strataOptions = "allow_other,volatile"
+        mounts.openToEveryone = true
+        mounts.prepare = { (layers) in try Self.applyACLs(to: layers.lowers[0]) }
+        let results = try mounts.run(in: directory) { (merged, layers) in try Self.exercise(merged, upper: layers.upper) }
         #expect(results[1] == results[0])
         // The kernel's answers show the ACLs at work (else the comparison proves nothing).
         #expect(results[0][0] == "101110")

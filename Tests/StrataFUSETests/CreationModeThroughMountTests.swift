@@ -44,28 +44,12 @@ struct CreationModeThroughMountTests {
     func asTheKernel(callerMask: mode_t) throws {
         let directory = try TemporaryDirectory(prefix: "strata-umask-mount")
         defer { try? directory.remove() }
-        var results: [[String]] = []
-        for side in ["kernel", "strata"] {
-            let layers = try Self.fixture.build(in: try directory.makeSubdirectory("\(side)-layers"))
-            let merged = try directory.makeSubdirectory("\(side)-merged")
-            if side == "kernel" {
-                let mount = try KernelOverlay(
-                    lowers: layers.lowers, upper: layers.upper, work: layers.work, mountPoint: merged)
-                defer { try? mount.unmount() }
-                try withThreadUmask(callerMask) { try Self.create(in: merged) }
-                results.append(Self.modes(under: merged) + Self.modes(under: layers.upper))
-            } else {
-                let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),volatile"
-                let log = "\(directory.path)/server"
-                // The server inherits the umask of the thread that starts it.
-                let server = try withThreadUmask(0o022) {
-                    try StrataMountProcess(options: options, at: merged, log: log)
-                }
-                defer { server.kill() }
-                try withThreadUmask(callerMask) { try Self.create(in: merged) }
-                results.append(Self.modes(under: merged) + Self.modes(under: layers.upper))
-                try server.unmount()
-            }
+        var mounts = KernelAndStrataMounts(Self.fixture)
+        // The server inherits the umask of the thread that starts it.
+        mounts.startStrata = { (start) in try withThreadUmask(0o022) { try start() } }
+        let results = try mounts.run(in: directory) { (merged, layers) in
+            try withThreadUmask(callerMask) { try Self.create(in: merged) }
+            return Self.modes(under: merged) + Self.modes(under: layers.upper)
         }
         #expect(results[1] == results[0])
         // The kernel's own result shows the caller's umask at work (else the test proves nothing).

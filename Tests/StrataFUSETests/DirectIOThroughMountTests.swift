@@ -46,23 +46,9 @@ struct DirectIOThroughMountTests {
     func asTheKernel() throws {
         let directory = try TemporaryDirectory(prefix: "strata-direct-io")
         defer { try? directory.remove() }
-        var results: [[String]] = []
-        for side in ["kernel", "strata"] {
-            let layers = try LayerFixture(lowers: [Layer([.file("lower", String(repeating: "l", count: 1 << 16))])])
-                .build(in: try directory.makeSubdirectory("\(side)-layers"))
-            let merged = try directory.makeSubdirectory("\(side)-merged")
-            if side == "kernel" {
-                let mount = try KernelOverlay(lowers: layers.lowers, upper: layers.upper, work: layers.work, mountPoint: merged)
-                defer { try? mount.unmount() }
-                results.append(try Self.exercise(merged, upper: layers.upper))
-            } else {
-                let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),volatile"
-                let server = try StrataMountProcess(options: options, at: merged, log: "\(directory.path)/server")
-                defer { server.kill() }
-                results.append(try Self.exercise(merged, upper: layers.upper))
-                try server.unmount()
-            }
-        }
+        let mounts = KernelAndStrataMounts(
+            LayerFixture(lowers: [Layer([.file("lower", String(repeating: "l", count: 1 << 16))])]))
+        let results = try mounts.run(in: directory) { (merged, layers) in try Self.exercise(merged, upper: layers.upper) }
         #expect(results[1] == results[0])
         #expect(results[0].prefix(2).allSatisfy { !$0.contains("errno") }, "\(results[0])")
         #expect(results[0].first == "write new 1048576")

@@ -21,29 +21,15 @@ struct RootMountTests {
     func asMountOverlay() throws {
         let directory = try TemporaryDirectory(prefix: "strata-root-mount")
         defer { try? directory.remove() }
-        chmod(directory.path, 0o755)
         let program = try Data(contentsOf: URL(fileURLWithPath: "/usr/bin/id"))
-        var results: [String] = []
-        for side in ["kernel", "strata"] {
-            let layers = try LayerFixture(lowers: [Layer([.file("note", "for everyone\n"), .file("dir/entry", "e")])])
-                .build(in: try directory.makeSubdirectory("\(side)-layers"))
-            chmod("\(directory.path)/\(side)-layers", 0o755)
+        var mounts = KernelAndStrataMounts(LayerFixture(lowers: [Layer([.file("note", "for everyone\n"), .file("dir/entry", "e")])]))
+        mounts.openToEveryone = true
+        mounts.prepare = { (layers) in
             let suid = "\(layers.lowers[0])/suid-id"
             try program.write(to: URL(fileURLWithPath: suid))
             chmod(suid, 0o4755)
-            let merged = try directory.makeSubdirectory("\(side)-merged")
-            if side == "kernel" {
-                let mount = try KernelOverlay(lowers: layers.lowers, upper: layers.upper, work: layers.work, mountPoint: merged)
-                defer { try? mount.unmount() }
-                results.append(try Self.seen(merged))
-            } else {
-                let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),volatile"
-                let server = try StrataMountProcess(options: options, at: merged, log: "\(directory.path)/server")
-                defer { server.kill() }
-                results.append(try Self.seen(merged))
-                try server.unmount()
-            }
         }
+        let results = try mounts.run(in: directory) { (merged, _) in try Self.seen(merged) }
         #expect(results[1] == results[0])
         #expect(results[0] == "for everyone\nentry\n0\n")
     }
