@@ -44,6 +44,20 @@ static inline struct fuse_session *cfuse_session_new(struct fuse_args *args,
     return fuse_session_new(args, ops, sizeof(*ops), userdata);
 }
 
+/// Sets the calling thread's umask to `mask`, in a file-system context (root, working directory,
+/// umask) of its own that the thread gets at its first call (`unshare(CLONE_FS)`), so that one
+/// request's creations apply its caller's umask without touching the other threads'. Returns 0, or
+/// -1 with errno set when the context cannot be made (the umask is then left alone).
+static inline int cfuse_set_thread_umask(mode_t mask) {
+    static __thread int unshared = 0;
+    if (!unshared) {
+        if (syscall(SYS_unshare, 0x00000200 /* CLONE_FS */) != 0) return -1;
+        unshared = 1;
+    }
+    umask(mask);
+    return 0;
+}
+
 /// Caps glibc's malloc arenas (`mallopt(M_ARENA_MAX, count)`); returns mallopt's result (1 on success).
 static inline int cfuse_limit_malloc_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);

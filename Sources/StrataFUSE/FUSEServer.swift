@@ -24,6 +24,10 @@ public final class FUSEServer: @unchecked Sendable {
     /// Set at `INIT` when the kernel lets `OPEN` go unanswered and the kernel checks permissions (and
     /// copy-up is at the first write): files are then read and written by node (`UnionFileSystem.dataFile`).
     let filesWithoutOpening = Atomic<Bool>(false)
+    /// Set at `INIT` when the kernel sends creation modes without the caller's umask (`FUSE_DONT_MASK`,
+    /// asked for with POSIX ACLs): each creation then runs under the caller's umask (see
+    /// `Operations.underCallerUmask`).
+    let appliesCallerUmask = Atomic<Bool>(false)
     /// The server's own user and group: objects a caller with these creates need no `chown`.
     let processUser = geteuid()
     let processGroup = getegid()

@@ -96,6 +96,53 @@ struct ACLThroughMountTests {
         #expect(results[0][1] == "001111")
     }
 
+    /// A lower directory whose default ACL gives nobody everything.
+    static let inheritingFixture = LayerFixture(lowers: [Layer([.directory("inherits", mode: 0o755), .file("inherits/old", "o")])])
+
+    /// Files and a directory created under a default ACL with umask 022: what each ends with.
+    static func createUnderDefaultACL(_ merged: String, upper: String) throws -> [String] {
+        try withThreadUmask(0o022) {
+            guard close(open("\(merged)/inherits/file", O_WRONLY | O_CREAT | O_EXCL, 0o666)) == 0,
+                mkdir("\(merged)/inherits/sub", 0o777) == 0,
+                close(open("\(merged)/inherits/sub/deeper", O_WRONLY | O_CREAT | O_EXCL, 0o640)) == 0
+            else { throw HarnessError("creating under \(merged)/inherits", errno: errno) }
+        }
+        var seen: [String] = []
+        for root in [merged, upper] {
+            let directory = try openDirectory(root)
+            defer { try? directory.close() }
+            for path in ["inherits/file", "inherits/sub", "inherits/sub/deeper"] {
+                let mode = try directory.status(at: path).permissions
+                let access = (try? directory.extendedAttribute("system.posix_acl_access", at: path)) ?? []
+                let inherited = (try? directory.extendedAttribute("system.posix_acl_default", at: path)) ?? []
+                seen.append("\(path) \(String(mode, radix: 8)) \(access) \(inherited)")
+            }
+        }
+        return seen
+    }
+
+    @Test("a default ACL is inherited and the umask does not apply: the kernel's modes and ACLs",
+          .timeLimit(.minutes(2)))
+    func inheritedACL() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-acl-default")
+        defer { try? directory.remove() }
+        var mounts = KernelAndStrataMounts(Self.inheritingFixture)
+        mounts.prepare = { (layers) in
+            let root = try openDirectory(layers.lowers[0])
+            defer { try? root.close() }
+            try root.setExtendedAttribute(
+                "system.posix_acl_default",
+                to: Self.acl([(Self.owner, 7, Self.none), (Self.user, 7, Self.nobody), (Self.group, 5, Self.none), (Self.mask, 7, Self.none), (Self.other, 5, Self.none)]),
+                at: "inherits")
+        }
+        let results = try mounts.run(in: directory) { (merged, layers) in
+            try Self.createUnderDefaultACL(merged, upper: layers.upper)
+        }
+        #expect(results[1] == results[0])
+        // The kernel's file kept group write (the ACL's mask), which umask 022 would have taken.
+        #expect(results[0].first?.hasPrefix("inherits/file 664 ") == true, "\(results[0])")
+    }
+
     @Test("noacl: the mode bits alone decide, as in fuse-overlayfs", .timeLimit(.minutes(2)))
     func withoutACLs() throws {
         let directory = try TemporaryDirectory(prefix: "strata-noacl-mount")

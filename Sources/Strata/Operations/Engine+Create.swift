@@ -190,11 +190,12 @@ extension Engine {
     /// The status of a new object once it has every permission bit it was asked for. The mode given
     /// to the engine is final (a FUSE client has applied its caller's umask already, and the API takes
     /// modes as given), but the kernel clears the process umask from it too: bits lost that way, and
-    /// only those, are set back (one more call, never made when the umask is 0, as in `strata mount`).
+    /// only those, are set back (one more call, never made when the umask is 0, as in `strata mount`),
+    /// unless the umask in force is the caller's (`RequestContext.umaskIsCallers`).
     private func restoringMaskedBits(
         _ object: NewObject, status: FileStatus, of directory: FileDescriptor, _ name: String
     ) throws(Errno) -> FileStatus {
-        guard let requested = object.requestedPermissions else { return status }
+        guard let requested = object.requestedPermissions, !RequestContext.umaskIsCallers else { return status }
         let actual = status.permissions & 0o777, wanted = requested & 0o777
         let lost = wanted & ~actual
         guard lost != 0, actual & ~wanted == 0, lost & ~creationMask == 0 else { return status }

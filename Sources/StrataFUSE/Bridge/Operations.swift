@@ -215,7 +215,15 @@ enum Operations {
         // POSIX ACLs: the kernel reads them with GETXATTR, caches them by node and applies them in its
         // permission checks (it drops them after a SETATTR or a SETXATTR of one); the upper file system
         // keeps them and the mode bits in step, as for any process.
-        if server.options.posixACL && server.options.defaultPermissions { want(FUSE_CAP_POSIX_ACL) }
+        // With them, a new object under a directory with a default ACL inherits that ACL and the caller's
+        // umask does not apply, as in the kernel's overlay: the kernel leaves the mode unmasked
+        // (FUSE_DONT_MASK) and the upper file system, creating under the caller's umask, decides.
+        if server.options.posixACL && server.options.defaultPermissions {
+            want(FUSE_CAP_POSIX_ACL)
+            want(FUSE_CAP_DONT_MASK)
+            let granted = UInt32(bitPattern: FUSE_CAP_DONT_MASK)
+            server.appliesCallerUmask.store(unsafe connection.pointee.want & granted != 0, ordering: .relaxed)
+        }
         // Directories without OPENDIR when the kernel allows it and checks permissions itself (without
         // default_permissions, OPENDIR is where the caller's right to list is checked).
         let capable = unsafe connection.pointee.capable
@@ -316,14 +324,33 @@ enum Operations {
         }
     }
 
+    /// Runs a creation of `mode` under the caller's umask when the kernel left it to the server
+    /// (`appliesCallerUmask`): the thread's own umask is the caller's for the call, then 0 again, and
+    /// the upper file system applies it or the parent's default ACL, as it does for the kernel's
+    /// overlay. Where the thread cannot have a umask of its own, the mode is masked here instead.
+    private static func underCallerUmask<Result>(
+        _ request: fuse_req_t?, _ server: FUSEServer, mode: mode_t, _ body: (mode_t) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
+        guard server.appliesCallerUmask.load(ordering: .relaxed), let mask = unsafe fuse_req_ctx(request)?.pointee.umask,
+            mask != 0
+        else { return try body(mode) }
+        guard cfuse_set_thread_umask(mask) == 0 else { return try body(mode & ~mask) }
+        defer { _ = cfuse_set_thread_umask(0) }
+        let outcome = RequestContext.$umaskIsCallers.withValue(true) { () -> Swift.Result<Result, Errno> in
+            do throws(Errno) { return .success(try body(mode)) } catch { return .failure(error) }
+        }
+        return try outcome.get()
+    }
+
     static func makeNode(
         _ request: fuse_req_t?, _ parent: fuse_ino_t, _ name: UnsafePointer<CChar>?, _ mode: mode_t, _ device: dev_t
     ) {
         unsafe serve(request) { (server) throws(Errno) in
             let parent = NodeID(rawValue: parent)
-            let (node, status) = try server.union.makeNode(
-                unsafe string(name), in: parent, mode: mode, device: UInt64(device),
-                owner: unsafe owner(request, server, parent: parent))
+            let owner = unsafe owner(request, server, parent: parent)
+            let (node, status) = try unsafe underCallerUmask(request, server, mode: mode) { (mode) throws(Errno) in
+                try server.union.makeNode(unsafe string(name), in: parent, mode: mode, device: UInt64(device), owner: owner)
+            }
             unsafe replyEntry(request, server, node, status)
         }
     }
@@ -331,9 +358,10 @@ enum Operations {
     static func makeDirectory(_ request: fuse_req_t?, _ parent: fuse_ino_t, _ name: UnsafePointer<CChar>?, _ mode: mode_t) {
         unsafe serve(request) { (server) throws(Errno) in
             let parent = NodeID(rawValue: parent)
-            let (node, status) = try server.union.makeDirectory(
-                unsafe string(name), in: parent, permissions: mode & 0o7777,
-                owner: unsafe owner(request, server, parent: parent))
+            let owner = unsafe owner(request, server, parent: parent)
+            let (node, status) = try unsafe underCallerUmask(request, server, mode: mode) { (mode) throws(Errno) in
+                try server.union.makeDirectory(unsafe string(name), in: parent, permissions: mode & 0o7777, owner: owner)
+            }
             unsafe replyEntry(request, server, node, status)
         }
     }
@@ -411,10 +439,11 @@ enum Operations {
         unsafe serve(request) { (server) throws(Errno) in
             guard let info = unsafe info else { throw Errno.invalidArgument }
             let parent = NodeID(rawValue: parent)
-            let (node, status, descriptor) = try server.union.createFile(
-                unsafe string(name), in: parent, flags: openFlags(server, unsafe info.pointee.flags) | O_CLOEXEC,
-                permissions: mode & 0o7777,
-                owner: unsafe owner(request, server, parent: parent))
+            let flags = openFlags(server, unsafe info.pointee.flags) | O_CLOEXEC
+            let owner = unsafe owner(request, server, parent: parent)
+            let (node, status, descriptor) = try unsafe underCallerUmask(request, server, mode: mode) { (mode) throws(Errno) in
+                try server.union.createFile(unsafe string(name), in: parent, flags: flags, permissions: mode & 0o7777, owner: owner)
+            }
             let handle = server.files.insert(descriptor)
             unsafe info.pointee.fh = handle
             var parameters = entry(server, node, status)
