@@ -28,6 +28,10 @@ struct NodeRecord {
     var inUpper: Bool
     /// The upper object holds metadata only; data still comes from `lowerObject`.
     var metacopy = false
+    /// A regular file the union created and has set no extended attribute on since: it holds no
+    /// `security.capability`, which the kernel asks for before the first write to every new file
+    /// (answered without a system call).
+    var createdWithoutAttributes = false
     /// Directories: lower directories merged under this one, top first.
     var lowerStack: [LowerDirectory] = []
     /// Non-directories: the directory of the topmost lower copy (see `lowerObject`).

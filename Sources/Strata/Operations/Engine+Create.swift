@@ -210,7 +210,9 @@ extension Engine {
     ) -> NodeID {
         let id = allocateNodeID()
         let inode = layers.unionInode(device: device, inode: upperInode)
-        nodes[id] = NodeRecord(id: id, parent: parent, name: name, kind: kind, inode: inode, inUpper: true)
+        var record = NodeRecord(id: id, parent: parent, name: name, kind: kind, inode: inode, inUpper: true)
+        record.createdWithoutAttributes = kind == .regular
+        nodes[id] = record
         if kind != .directory { nodesByInode[inode] = id }
         attach(id, to: parent, as: name)
         nodes[parent]?.children[name] = id

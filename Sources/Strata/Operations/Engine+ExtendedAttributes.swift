@@ -14,6 +14,9 @@ extension Engine {
         return try withLowerDirectory(source.directory) { (directory) throws(Errno) in try body(directory, source.name) }
     }
 
+    /// The attribute holding a file's capabilities, which the kernel reads before each first write.
+    static let fileCapabilities = "security.capability"
+
     /// The value of extended attribute `name` of a node's topmost copy.
     ///
     /// Private attributes (`trusted.overlay.*`, `user.overlay.*`, Strata's) answer `EOPNOTSUPP`, as
@@ -21,7 +24,9 @@ extension Engine {
     func extendedAttribute(_ name: String, of id: NodeID) throws(Errno) -> [UInt8] {
         guard !PrivateNames.isPrivateAttribute(name) else { throw Errno.notSupported }
         try checkAttributeAccess(of: id, name: name, write: false)
-        return try withTopmostLocation(try record(id)) { (directory, entry) throws(Errno) in
+        let record = try record(id)
+        if record.createdWithoutAttributes && name.isSameName(as: Self.fileCapabilities) { throw Errno.noData }
+        return try withTopmostLocation(record) { (directory, entry) throws(Errno) in
             try directory.extendedAttribute(name, at: entry)
         }
     }
@@ -46,6 +51,7 @@ extension Engine {
             guard names.contains(where: { $0.isSameName(as: name) }) else { throw Errno.noData }
         }
         try copyUp(id)
+        nodes[id]?.createdWithoutAttributes = false
         let apply: (FileDescriptor, String) throws(Errno) -> Void = { (directory, entry) throws(Errno) in
             if let value {
                 try directory.setExtendedAttribute(name, to: value, at: entry, flags: flags)
