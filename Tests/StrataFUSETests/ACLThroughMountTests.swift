@@ -143,6 +143,46 @@ struct ACLThroughMountTests {
         #expect(results[0].first?.hasPrefix("inherits/file 664 ") == true, "\(results[0])")
     }
 
+    @Test("a default ACL on the work directory reaches no copy-up and no whiteout, as in the kernel's overlay",
+          .timeLimit(.minutes(2)))
+    func workDirectoryACL() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-acl-work")
+        defer { try? directory.remove() }
+        var mounts = KernelAndStrataMounts(
+            LayerFixture(lowers: [Layer([.file("chmodded", "c"), .file("appended", "a"), .file("removed", "r")])]))
+        mounts.openToEveryone = true
+        mounts.prepare = { (layers) in
+            let work = try openDirectory(layers.work)
+            defer { try? work.close() }
+            try work.setExtendedAttribute(
+                "system.posix_acl_default",
+                to: Self.acl([(Self.owner, 7, Self.none), (Self.user, 7, Self.nobody), (Self.group, 5, Self.none),
+                              (Self.mask, 7, Self.none), (Self.other, 5, Self.none)]),
+                at: "")
+        }
+        let results = try mounts.run(in: directory) { (merged, layers) throws -> [String] in
+            guard chmod("\(merged)/chmodded", 0o640) == 0, unlink("\(merged)/removed") == 0 else {
+                throw HarnessError("changing \(merged)", errno: errno)
+            }
+            let root = try openDirectory(merged)
+            defer { try? root.close() }
+            let file = try root.open(at: "appended", flags: O_WRONLY | O_APPEND)
+            _ = try file.write(Array("+".utf8), at: 0)
+            try file.close()
+            let upper = try openDirectory(layers.upper)
+            defer { try? upper.close() }
+            var seen = try ["chmodded", "appended", "removed"].map { (name) in
+                let mode = String(try upper.status(at: name).mode, radix: 8)
+                let acls = try upper.extendedAttributeNames(at: name).filter { $0.hasPrefix("system.posix_acl") }
+                return "\(name) \(mode) \(acls)"
+            }
+            seen.append(try runAsNobody("cat '\(merged)/chmodded' >/dev/null 2>&1 && echo read || echo refused"))
+            return seen
+        }
+        #expect(results[1] == results[0])
+        #expect(results[0].last == "refused\n")
+    }
+
     @Test("noacl: the mode bits alone decide, as in fuse-overlayfs", .timeLimit(.minutes(2)))
     func withoutACLs() throws {
         let directory = try TemporaryDirectory(prefix: "strata-noacl-mount")

@@ -69,6 +69,15 @@ struct UpperLayer: Sendable {
         do {
             try RecursiveRemoval.removeIfPresent(Self.temporariesName, in: work)
             try work.createDirectory(at: Self.temporariesName, permissions: 0o700)
+            // Everything is built in here: a default ACL it inherited from the work directory would become
+            // an access ACL of every copy-up and whiteout (granting what the lower file did not). The
+            // kernel's overlay strips its work directory the same way.
+            for name in ["system.posix_acl_default", "system.posix_acl_access"] {
+                do {
+                    try work.removeExtendedAttribute(name, at: Self.temporariesName)
+                } catch where error == .noData || error == .notSupported {
+                }
+            }
             let opened = try work.open(beneath: Self.temporariesName, flags: openPathDirectory)
             temporaries = opened
             do {
