@@ -18,6 +18,7 @@ struct ACLThroughMountTests {
             .file("granted", "granted\n", mode: 0o600), .file("refused", "refused\n", mode: 0o644),
             .directory("searchable", mode: 0o700), .file("searchable/inner", "inner\n", mode: 0o644),
             .file("writable", "writable\n", mode: 0o644), .file("plain", "plain\n", mode: 0o600),
+            .file("group-granted", "g\n", mode: 0o600), .file("group-refused", "g\n", mode: 0o644),
         ])
     ])
 
@@ -29,7 +30,8 @@ struct ACLThroughMountTests {
         return littleEndian(UInt32(2)) + entries.flatMap { littleEndian($0.tag) + littleEndian($0.permissions) + littleEndian($0.id) }
     }
 
-    static let owner: UInt16 = 0x01, user: UInt16 = 0x02, group: UInt16 = 0x04, mask: UInt16 = 0x10, other: UInt16 = 0x20
+    static let owner: UInt16 = 0x01, user: UInt16 = 0x02, group: UInt16 = 0x04, namedGroup: UInt16 = 0x08
+    static let mask: UInt16 = 0x10, other: UInt16 = 0x20
     static let none = UInt32.max
 
     /// Nobody may read `granted` (mode 0600) and search `searchable` (0700) through a named-user entry,
@@ -42,6 +44,9 @@ struct ACLThroughMountTests {
             ("refused", [(owner, 6, none), (user, 0, nobody), (group, 4, none), (mask, 4, none), (other, 4, none)]),
             ("searchable", [(owner, 7, none), (user, 5, nobody), (group, 0, none), (mask, 5, none), (other, 0, none)]),
             ("writable", [(owner, 6, none), (user, 6, nobody), (group, 4, none), (mask, 6, none), (other, 4, none)]),
+            // Named groups: nobody's group 65534 granted reading; refused, which then bars the other bits.
+            ("group-granted", [(owner, 6, none), (group, 0, none), (namedGroup, 4, nobody), (mask, 4, none), (other, 0, none)]),
+            ("group-refused", [(owner, 6, none), (group, 4, none), (namedGroup, 0, nobody), (mask, 4, none), (other, 4, none)]),
         ]
         for (name, entries) in lists {
             try root.setExtendedAttribute(
@@ -55,6 +60,7 @@ struct ACLThroughMountTests {
             r() { if "$@" >/dev/null 2>&1; then printf 1; else printf 0; fi; }
             r cat '\(root)/granted'; r cat '\(root)/refused'; r ls '\(root)/searchable'
             r cat '\(root)/searchable/inner'; r sh -c "echo more >> '\(root)/writable'"; r cat '\(root)/plain'
+            r cat '\(root)/group-granted'; r cat '\(root)/group-refused'
             """)
     }
 
@@ -92,8 +98,8 @@ struct ACLThroughMountTests {
         let results = try mounts.run(in: directory) { (merged, layers) in try Self.exercise(merged, upper: layers.upper) }
         #expect(results[1] == results[0])
         // The kernel's answers show the ACLs at work (else the comparison proves nothing).
-        #expect(results[0][0] == "101110")
-        #expect(results[0][1] == "001111")
+        #expect(results[0][0] == "10111010")
+        #expect(results[0][1] == "00111110")
     }
 
     /// A lower directory whose default ACL gives nobody everything.
@@ -183,6 +189,41 @@ struct ACLThroughMountTests {
         #expect(results[0].last == "refused\n")
     }
 
+    /// The same attempts as `attempts`, made through the path API with nobody's credentials.
+    static func apiAttempts(layers: BuiltLayers) throws -> String {
+        let union = try UnionFileSystem(UnionConfiguration(
+            lowers: layers.lowers.map { FilePath($0) }, upper: FilePath(layers.upper), work: FilePath(layers.work),
+            durability: .volatile, credentials: Credentials(user: nobody, group: nobody)))
+        defer { union.close() }
+        func attempt(_ body: () throws -> Void) -> String { (try? body()) == nil ? "0" : "1" }
+        func read(_ path: FilePath) throws { let file = try union.open(path, .readOnly); _ = try file.read(count: 64, at: 0); file.close() }
+        return attempt { try read("granted") } + attempt { try read("refused") }
+            + attempt { _ = try union.contentsOfDirectory("searchable") } + attempt { try read("searchable/inner") }
+            + attempt {
+                let file = try union.open("writable", .writeOnly, options: [.append])
+                defer { file.close() }
+                _ = try file.write(Array("more\n".utf8), at: 0)
+            }
+            + attempt { try read("plain") } + attempt { try read("group-granted") } + attempt { try read("group-refused") }
+    }
+
+    @Test("the engine's own checks read ACLs too: the path API as another user, and a mount without default_permissions",
+          .timeLimit(.minutes(2)))
+    func engineChecks() throws {
+        let directory = try TemporaryDirectory(prefix: "strata-acl-engine")
+        defer { try? directory.remove() }
+        var mounts = KernelAndStrataMounts(Self.fixture)
+        mounts.strataOptions = "allow_other,no_default_permissions,volatile"
+        mounts.openToEveryone = true
+        mounts.prepare = { (layers) in try Self.applyACLs(to: layers.lowers[0]) }
+        let throughMounts = try mounts.run(in: directory) { (merged, _) in try Self.attempts(merged) }
+        #expect(throughMounts[1] == throughMounts[0])
+        let layers = try Self.fixture.build(in: try directory.makeSubdirectory("api-layers"))
+        try Self.applyACLs(to: layers.lowers[0])
+        #expect(try Self.apiAttempts(layers: layers) == throughMounts[0])
+        #expect(throughMounts[0] == "10111010")
+    }
+
     @Test("noacl: the mode bits alone decide, as in fuse-overlayfs", .timeLimit(.minutes(2)))
     func withoutACLs() throws {
         let directory = try TemporaryDirectory(prefix: "strata-noacl-mount")
@@ -195,7 +236,7 @@ struct ACLThroughMountTests {
         let options = "lowerdir=\(layers.lowers[0]),upperdir=\(layers.upper),workdir=\(layers.work),allow_other,volatile,noacl"
         let server = try StrataMountProcess(options: options, at: merged, log: "\(directory.path)/server")
         defer { server.kill() }
-        #expect(try Self.attempts(merged) == "010000")
+        #expect(try Self.attempts(merged) == "01000001")
         try server.unmount()
     }
 }

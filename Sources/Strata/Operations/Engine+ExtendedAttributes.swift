@@ -2,7 +2,7 @@ extension Engine {
     /// The directory holding the topmost copy of a node and its name there, for attribute reads.
     /// Runs `body` with the directory holding a node's topmost copy and the copy's name there (`""`
     /// for a lower directory itself); `body` must not close the directory.
-    private func withTopmostLocation<Result>(
+    func withTopmostLocation<Result>(
         _ record: NodeRecord, _ body: (FileDescriptor, String) throws(Errno) -> Result
     ) throws(Errno) -> Result {
         if record.inUpper { return try withUpperObject(record.id, body) }

@@ -7,9 +7,10 @@ struct Access: OptionSet {
 }
 
 extension Engine {
-    /// Checks `caller` against an object's owner and mode, as `inode_permission` does.
-    /// Throws `EACCES`.
-    func checkAccess(_ status: FileStatus, _ access: Access) throws(Errno) {
+    /// Checks `caller` against an object's owner, mode and POSIX ACL, as `inode_permission` does: the
+    /// owner class from the mode; for anyone else, when the mode has group bits (the ACL's mask), the
+    /// access ACL of `id`'s topmost copy if it has one, else the group or other class. Throws `EACCES`.
+    func checkAccess(_ status: FileStatus, _ access: Access, of id: NodeID) throws(Errno) {
         if caller.isPrivileged {
             if access.contains(.execute) && status.kind != .directory && status.permissions & 0o111 == 0 {
                 throw Errno.permissionDenied
@@ -19,6 +20,9 @@ extension Engine {
         let bits: UInt32
         if caller.user == status.user {
             bits = (status.permissions >> 6) & 7
+        } else if status.permissions & 0o070 != 0, let acl = try accessControlList(of: id) {
+            guard acl.grants(access.rawValue, to: caller, owningGroup: status.group) else { throw Errno.permissionDenied }
+            return
         } else if caller.isMember(of: status.group) {
             bits = (status.permissions >> 3) & 7
         } else {
@@ -27,19 +31,34 @@ extension Engine {
         guard access.rawValue & ~bits == 0 else { throw Errno.permissionDenied }
     }
 
+    /// The access ACL of a node's topmost copy; nil where it has none (or its file system keeps none).
+    func accessControlList(of id: NodeID) throws(Errno) -> AccessControlList? {
+        let value: [UInt8]
+        do {
+            value = try withTopmostLocation(try record(id)) { (directory, entry) throws(Errno) in
+                try directory.extendedAttribute(AccessControlList.attributeName, at: entry)
+            }
+        } catch where error == .noData || error == .notSupported {
+            return nil
+        }
+        // A value the kernel would not have stored: refuse rather than guess.
+        guard let acl = AccessControlList(value) else { throw Errno.ioError }
+        return acl
+    }
+
     func checkAccess(of id: NodeID, _ access: Access) throws(Errno) {
         if caller.isPrivileged {
             // Only a non-directory's execute bits bind a privileged caller: its searches of directories
             // (every lookup) need no attributes, which for an upper directory would cost an `fstatat`.
             guard access.contains(.execute), nodes.kind(of: id) != .directory else { return }
         }
-        try checkAccess(try attributes(of: id), access)
+        try checkAccess(try attributes(of: id), access, of: id)
     }
 
     /// A change of the entries of `directory`: write and search rights on it. Throws `EACCES`.
     func checkDirectoryChange(_ directory: NodeID) throws(Errno) {
         guard !caller.isPrivileged else { return }
-        try checkAccess(try attributes(of: directory), [.write, .execute])
+        try checkAccess(try attributes(of: directory), [.write, .execute], of: directory)
     }
 
     /// Removing or renaming away `child` from `directory`: write and search rights, and in a sticky
@@ -47,7 +66,7 @@ extension Engine {
     func checkRemoval(of child: NodeID, from directory: NodeID) throws(Errno) {
         guard !caller.isPrivileged else { return }
         let directoryStatus = try attributes(of: directory)
-        try checkAccess(directoryStatus, [.write, .execute])
+        try checkAccess(directoryStatus, [.write, .execute], of: directory)
         if directoryStatus.mode & 0o1000 != 0 {
             let childStatus = try attributes(of: child)
             guard caller.user == directoryStatus.user || caller.user == childStatus.user else {
@@ -71,9 +90,9 @@ extension Engine {
         if !times.isEmpty && !isOwner {
             // Setting explicit times needs ownership; "now" needs the write right.
             guard times.allSatisfy({ $0 == .now }) else { throw Errno.notPermitted }
-            try checkAccess(status, .write)
+            try checkAccess(status, .write, of: id)
         }
-        if changes.size != nil { try checkAccess(status, .write) }
+        if changes.size != nil { try checkAccess(status, .write, of: id) }
     }
 
     /// Extended attributes: `trusted.*` and `security.*` need privilege; `user.*` the read or write
@@ -87,8 +106,8 @@ extension Engine {
         if write && (name.hasNamePrefix("trusted.") || name.hasNamePrefix("security.")) { throw Errno.notPermitted }
         if name.hasNamePrefix("user.") {
             let status = try attributes(of: id)
-            if write && status.user != caller.user { try checkAccess(status, .write) }
-            if !write { try checkAccess(status, .read) }
+            if write && status.user != caller.user { try checkAccess(status, .write, of: id) }
+            if !write { try checkAccess(status, .read, of: id) }
         }
     }
 }
