@@ -103,21 +103,28 @@ struct ACLThroughMountTests {
     }
 
     /// A lower directory whose default ACL gives nobody everything.
-    static let inheritingFixture = LayerFixture(lowers: [Layer([.directory("inherits", mode: 0o755), .file("inherits/old", "o")])])
+    static let inheritingFixture = LayerFixture(lowers: [
+        Layer([.directory("inherits", mode: 0o755), .file("inherits/old", "o"), .file("inherits/olddir/x", "x")])
+    ])
 
-    /// Files and a directory created under a default ACL with umask 022: what each ends with.
+    /// Files and directories created under a default ACL with umask 022, in place and over the whiteouts
+    /// of removed lower entries (built in the work directory): what each ends with.
     static func createUnderDefaultACL(_ merged: String, upper: String) throws -> [String] {
         try withThreadUmask(0o022) {
             guard close(open("\(merged)/inherits/file", O_WRONLY | O_CREAT | O_EXCL, 0o666)) == 0,
                 mkdir("\(merged)/inherits/sub", 0o777) == 0,
-                close(open("\(merged)/inherits/sub/deeper", O_WRONLY | O_CREAT | O_EXCL, 0o640)) == 0
+                close(open("\(merged)/inherits/sub/deeper", O_WRONLY | O_CREAT | O_EXCL, 0o640)) == 0,
+                unlink("\(merged)/inherits/old") == 0, unlink("\(merged)/inherits/olddir/x") == 0,
+                rmdir("\(merged)/inherits/olddir") == 0,
+                close(open("\(merged)/inherits/old", O_WRONLY | O_CREAT | O_EXCL, 0o666)) == 0,
+                mkdir("\(merged)/inherits/olddir", 0o777) == 0
             else { throw HarnessError("creating under \(merged)/inherits", errno: errno) }
         }
         var seen: [String] = []
         for root in [merged, upper] {
             let directory = try openDirectory(root)
             defer { try? directory.close() }
-            for path in ["inherits/file", "inherits/sub", "inherits/sub/deeper"] {
+            for path in ["inherits/file", "inherits/sub", "inherits/sub/deeper", "inherits/old", "inherits/olddir"] {
                 let mode = try directory.status(at: path).permissions
                 let access = (try? directory.extendedAttribute("system.posix_acl_access", at: path)) ?? []
                 let inherited = (try? directory.extendedAttribute("system.posix_acl_default", at: path)) ?? []

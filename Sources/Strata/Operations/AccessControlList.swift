@@ -2,6 +2,8 @@
 /// who it lets in (`posix_acl_permission`).
 struct AccessControlList {
     static let attributeName = "system.posix_acl_access"
+    /// A directory's ACL that new objects in it inherit.
+    static let defaultAttributeName = "system.posix_acl_default"
 
     /// The kinds of entry, in the order the kernel keeps them.
     enum Tag: UInt16 {
@@ -15,7 +17,7 @@ struct AccessControlList {
         let id: UInt32
     }
 
-    let entries: [Entry]
+    var entries: [Entry]
 
     /// Parses the attribute's value: a little-endian version 2, then 8-byte entries (tag, permissions,
     /// id). Nil for anything else.
@@ -55,5 +57,49 @@ struct AccessControlList {
             }
         }
         return false
+    }
+
+    /// The value as the kernel stores it.
+    var bytes: [UInt8] {
+        func littleEndian(_ value: UInt32, _ width: Int) -> [UInt8] { (0..<width).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        return littleEndian(2, 4) + entries.flatMap {
+            littleEndian(UInt32($0.tag.rawValue), 2) + littleEndian($0.permissions, 2) + littleEndian($0.id, 4)
+        }
+    }
+
+    /// What an object created with permission bits `mode` under a directory whose default ACL this is
+    /// gets, as the kernel's `posix_acl_create`: the ACL limited by the mode and the mode limited by the
+    /// ACL; the ACL is nil when the mode alone says it all (no named entries, no mask).
+    func inherited(byMode mode: UInt32) -> (acl: AccessControlList?, mode: UInt32) {
+        var acl = self, mode = mode & 0o777
+        var equivalent = true
+        var groupIndex: Int?, maskIndex: Int?
+        for index in acl.entries.indices {
+            let entry = acl.entries[index]
+            switch entry.tag {
+            case .owner:
+                let permissions = entry.permissions & (mode >> 6)
+                acl.entries[index] = Entry(tag: .owner, permissions: permissions, id: entry.id)
+                mode &= (permissions << 6) | 0o077
+            case .user, .group:
+                equivalent = false
+            case .owningGroup:
+                groupIndex = index
+            case .other:
+                let permissions = entry.permissions & mode & 7
+                acl.entries[index] = Entry(tag: .other, permissions: permissions, id: entry.id)
+                mode &= permissions | 0o770
+            case .mask:
+                maskIndex = index
+                equivalent = false
+            }
+        }
+        if let classIndex = maskIndex ?? groupIndex {
+            let entry = acl.entries[classIndex]
+            let permissions = entry.permissions & ((mode >> 3) & 7)
+            acl.entries[classIndex] = Entry(tag: entry.tag, permissions: permissions, id: entry.id)
+            mode &= (permissions << 3) | 0o707
+        }
+        return (equivalent ? nil : acl, mode)
     }
 }

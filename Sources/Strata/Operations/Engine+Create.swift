@@ -137,6 +137,7 @@ extension Engine {
     ) throws(Errno) -> (descriptor: FileDescriptor?, status: FileStatus) {
         let name = plan.name, object = plan.object
         var descriptor: FileDescriptor?
+        var inheritedACL = false
         if let temporary = plan.temporary {
             // An object built in the work directory does not inherit from its future parent as the
             // filesystem would do it in place: a set-group-ID parent's group (and, for a directory, the
@@ -149,11 +150,13 @@ extension Engine {
                     descriptor = try make(
                         object, at: temporary, in: upper.temporaries, owner: plan.owner, opaque: plan.needsOpaque,
                         group: inherited)
+                    inheritedACL = try inheritDefaultACL(of: parentDirectory, by: object, at: temporary, in: upper.temporaries)
                     try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .exchange)
                 } else {
                     // An OCI whiteout sits beside the name: build the opaque directory aside, move it in,
                     // then drop the whiteout (a same-layer whiteout never hides its own layer's entry).
                     _ = try make(object, at: temporary, in: upper.temporaries, owner: plan.owner, opaque: true, group: inherited)
+                    inheritedACL = try inheritDefaultACL(of: parentDirectory, by: object, at: temporary, in: upper.temporaries)
                     try upper.temporaries.rename(temporary, to: parentDirectory, as: name, flags: .noReplace)
                 }
             } catch {
@@ -177,14 +180,41 @@ extension Engine {
         do throws(Errno) {
             if let descriptor {
                 let status = try descriptor.status()
+                if inheritedACL { return (descriptor, status) }
                 return (descriptor, try restoringMaskedBits(object, status: status, of: descriptor, ""))
             }
             let status = try parentDirectory.status(at: name)
+            if inheritedACL { return (nil, status) }
             return (nil, try restoringMaskedBits(object, status: status, of: parentDirectory, name))
         } catch {
             try? descriptor?.close()
             throw error
         }
+    }
+
+    /// Gives an object built in the work directory what it would have inherited in place from a parent
+    /// with a default ACL, as the kernel's overlay does for what it builds aside (`posix_acl_create`):
+    /// the mode asked for (no umask) limited by the ACL, the ACL limited by that mode, and for a
+    /// directory the default ACL itself. Returns whether the parent had one.
+    private func inheritDefaultACL(
+        of parent: FileDescriptor, by object: NewObject, at temporary: String, in directory: FileDescriptor
+    ) throws(Errno) -> Bool {
+        guard let requested = object.requestedPermissions else { return false }
+        let value: [UInt8]
+        do {
+            value = try parent.extendedAttribute(AccessControlList.defaultAttributeName)
+        } catch where error == .noData || error == .notSupported {
+            return false
+        }
+        guard let defaults = AccessControlList(value) else { throw Errno.ioError }
+        let (access, mode) = defaults.inherited(byMode: requested)
+        let current = try directory.status(at: temporary).permissions
+        try directory.setPermissions(at: temporary, (current & 0o7000) | mode)
+        if let access { try directory.setExtendedAttribute(AccessControlList.attributeName, to: access.bytes, at: temporary) }
+        if case .directory = object {
+            try directory.setExtendedAttribute(AccessControlList.defaultAttributeName, to: value, at: temporary)
+        }
+        return true
     }
 
     /// The status of a new object once it has every permission bit it was asked for. The mode given
