@@ -86,8 +86,12 @@ struct InspectionTable {
             var deleted = [["PATH", "SIZE", "IN LAYER", "DELETED BY"]]
             let shown = inspection.deletedFiles.prefix(deletedLimit ?? .max)
             for file in shown {
-                let links = file.hardLinks.isEmpty ? "" : " (also " + file.hardLinks.joined(separator: ", ") + ")"
-                deleted.append([file.path + links, Self.bytes(file.size), "\(file.layer)", "\(file.deletedBy)"])
+                // Names that are not UTF-8 show their bytes as \xff, as strata tree and diff show them.
+                let links = file.hardLinks.isEmpty
+                    ? "" : " (also " + file.hardLinks.map(FileName.printable).joined(separator: ", ") + ")"
+                deleted.append([
+                    FileName.printable(file.path) + links, Self.bytes(file.size), "\(file.layer)", "\(file.deletedBy)",
+                ])
             }
             text += Self.columns(deleted, rightAligned: [1, 2, 3])
             if shown.count < inspection.deletedFiles.count {

@@ -414,6 +414,22 @@ struct InspectTests {
         let missing = try runShortProgram([strata, "inspect", built.image.layout + ":nope"])
         #expect(missing.status != 0)
         #expect(missing.output.contains("no tag 'nope'"))
+        // A name that is not UTF-8 shows its byte as \xff in the table, not as a NUL sent to the terminal.
+        let bytes = try Inspected()
+        let oddName = FileName.decode(Array("odd".utf8) + [0xFF])
+        try bytes.image.addLayer(createdBy: "COPY odd") { root in
+            try root.write("placeholder", "o")
+            let directory = try openDirectory(root.path)
+            defer { try? directory.close() }
+            try directory.rename("placeholder", to: directory, as: oddName)
+        }
+        try bytes.image.addLayer(createdBy: "RUN rm odd*") { root in
+            let directory = try openDirectory(root.path)
+            defer { try? directory.close() }
+            try directory.remove(at: oddName)
+        }
+        let odd = try runShortProgram([strata, "inspect", bytes.image.reference])
+        #expect(odd.output.contains("odd\\xff") && !odd.output.contains("\u{0}"), "\(odd.output)")
         let platform = try runShortProgram([strata, "inspect", "--platform", "amd64", built.image.reference])
         #expect(platform.status != 0)
         #expect(platform.output.contains("--platform 'amd64' is not os/arch"))
