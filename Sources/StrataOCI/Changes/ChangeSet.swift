@@ -16,7 +16,20 @@ public struct Change: Sendable, Hashable, Codable, Comparable {
         self.path = path
     }
 
-    public static func < (a: Change, b: Change) -> Bool { a.path == b.path ? a.kind.rawValue < b.kind.rawValue : a.path < b.path }
+    /// Paths are compared as bytes, as the layer orders its entries: two look-alike paths (equal as
+    /// Swift strings) are two changes.
+    public static func == (a: Change, b: Change) -> Bool { a.kind == b.kind && FileName.sameBytes(a.path, b.path) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(NameKey(path))
+    }
+
+    public static func < (a: Change, b: Change) -> Bool {
+        if FileName.sameBytes(a.path, b.path) { return a.kind.rawValue < b.kind.rawValue }
+        return (FileName.bytes(of: a.path) ?? Array(a.path.utf8)).lexicographicallyPrecedes(
+            FileName.bytes(of: b.path) ?? Array(b.path.utf8))
+    }
 }
 
 /// Compares a container's merged view with its image's view, visiting only what the upper touched.
