@@ -205,6 +205,13 @@ public final class TarReader {
                     attributes.append(.init(name: decoded, value: bytes))
                 }
             }
+            // A name that is not UTF-8 comes back twice: as its bytes (SCHILY.xattr) and percent-encoded
+            // as libarchive wrote it (LIBARCHIVE.xattr). The encoded copy goes.
+            let listed = attributes
+            attributes.removeAll { (attribute) in
+                guard let original = Self.percentDecoded(attribute.name), original != Array(attribute.name.utf8) else { return false }
+                return listed.contains { FileName.bytes(of: $0.name) == original && $0.value == attribute.value }
+            }
         }
         return ArchiveEntry(
             path: path, kind: kind,
@@ -324,4 +331,34 @@ private let pipelineRead: @convention(c) (OpaquePointer?, UnsafeMutableRawPointe
     let (count, pointer) = input.next()
     unsafe out.pointee = pointer
     return count
+}
+
+extension TarReader {
+    /// The bytes a `%XX`-encoded name stands for (nil when it holds a malformed escape).
+    static func percentDecoded(_ name: String) -> [UInt8]? {
+        let utf8 = Array(name.utf8)
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < utf8.count {
+            if utf8[index] == UInt8(ascii: "%") {
+                guard index + 2 < utf8.count, let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2])
+                else { return nil }
+                bytes.append(high << 4 | low)
+                index += 3
+            } else {
+                bytes.append(utf8[index])
+                index += 1
+            }
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
 }

@@ -24,6 +24,11 @@ struct ArchiveNameTests {
             try writer.append(ArchiveEntry(
                 path: name, kind: .regular, permissions: 0o644, extendedAttributes: [.init(name: "user.n", value: [1])]))
         }
+        // Attribute names are bytes too; a literal "%" stays one.
+        let oddAttributes: [ArchiveEntry.ExtendedAttribute] = [
+            .init(name: "user." + FileName.decode([0xFF, 0x41]), value: [2]), .init(name: "user.100%", value: [3]),
+        ]
+        try writer.append(ArchiveEntry(path: "attributes", kind: .regular, permissions: 0o644, extendedAttributes: oddAttributes))
         let target = FileName.decode([0x74, 0xFB])
         try writer.append(ArchiveEntry(path: "link", kind: .symbolicLink, permissions: 0o777, linkTarget: target))
         try writer.append(ArchiveEntry(path: "hard", kind: .hardLink, permissions: 0o644, linkTarget: Self.names[4]))
@@ -37,8 +42,9 @@ struct ArchiveNameTests {
         var entries: [ArchiveEntry] = []
         while let entry = try reader.nextEntry() { entries.append(entry) }
         let paths = entries.map { Array($0.path.utf8) }
-        #expect(paths == (["d/"] + Self.names + ["link", "hard"]).map { Array($0.utf8) })
-        for entry in entries where entry.kind == .regular {
+        #expect(paths == (["d/"] + Self.names + ["attributes", "link", "hard"]).map { Array($0.utf8) })
+        #expect(entries.first { $0.path == "attributes" }?.extendedAttributes == oddAttributes)
+        for entry in entries where entry.kind == .regular && entry.path != "attributes" {
             #expect(entry.extendedAttributes == [.init(name: "user.n", value: [1])], "\(entry.path)")
         }
         #expect(entries.first { $0.path == "link" }.flatMap { $0.linkTarget.map { Array($0.utf8) } } == Array(target.utf8))
