@@ -340,25 +340,17 @@ extension TarReader {
         var bytes: [UInt8] = []
         var index = 0
         while index < utf8.count {
-            if utf8[index] == UInt8(ascii: "%") {
-                guard index + 2 < utf8.count, let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2])
-                else { return nil }
-                bytes.append(high << 4 | low)
-                index += 3
-            } else {
+            guard utf8[index] == UInt8(ascii: "%") else {
                 bytes.append(utf8[index])
                 index += 1
+                continue
             }
+            guard index + 2 < utf8.count else { return nil }
+            let digits = String(decoding: utf8[index + 1...index + 2], as: UTF8.self)
+            guard digits.allSatisfy(\.isHexDigit), let byte = UInt8(digits, radix: 16) else { return nil }
+            bytes.append(byte)
+            index += 3
         }
         return bytes
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

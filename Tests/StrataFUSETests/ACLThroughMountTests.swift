@@ -33,12 +33,34 @@ struct ACLThroughMountTests {
     static let owner: UInt16 = 0x01, user: UInt16 = 0x02, group: UInt16 = 0x04, namedGroup: UInt16 = 0x08
     static let mask: UInt16 = 0x10, other: UInt16 = 0x20
     static let none = UInt32.max
+    /// A default ACL giving nobody everything.
+    static let everythingForNobody: [(UInt16, UInt16, UInt32)] = [
+        (owner, 7, none), (user, 7, nobody), (group, 5, none), (mask, 7, none), (other, 5, none),
+    ]
+
+    /// Sets `attribute` (an access or default ACL) of `path` under `root` (`""`: `root` itself).
+    static func setACL(_ attribute: String, _ entries: [(UInt16, UInt16, UInt32)], at path: String, under root: String) throws {
+        let directory = try openDirectory(root)
+        defer { try? directory.close() }
+        try directory.setExtendedAttribute(
+            attribute, to: acl(entries.map { (tag: $0.0, permissions: $0.1, id: $0.2) }), at: path)
+    }
+
+    /// "path mode access-ACL default-ACL" of each of `paths` under `root`, the ACLs as bytes.
+    static func aclReport(under root: String, _ paths: [String]) throws -> [String] {
+        let directory = try openDirectory(root)
+        defer { try? directory.close() }
+        return try paths.map { (path) in
+            let mode = String(try directory.status(at: path).mode, radix: 8)
+            let access = (try? directory.extendedAttribute("system.posix_acl_access", at: path)) ?? []
+            let inherited = (try? directory.extendedAttribute("system.posix_acl_default", at: path)) ?? []
+            return "\(path) \(mode) \(access) \(inherited)"
+        }
+    }
 
     /// Nobody may read `granted` (mode 0600) and search `searchable` (0700) through a named-user entry,
     /// and may not read `refused` (0644) though the other bits allow it; `writable` grants writing.
     static func applyACLs(to lower: String) throws {
-        let root = try openDirectory(lower)
-        defer { try? root.close() }
         let lists: [(String, [(UInt16, UInt16, UInt32)])] = [
             ("granted", [(owner, 6, none), (user, 4, nobody), (group, 0, none), (mask, 4, none), (other, 0, none)]),
             ("refused", [(owner, 6, none), (user, 0, nobody), (group, 4, none), (mask, 4, none), (other, 4, none)]),
@@ -48,10 +70,7 @@ struct ACLThroughMountTests {
             ("group-granted", [(owner, 6, none), (group, 0, none), (namedGroup, 4, nobody), (mask, 4, none), (other, 0, none)]),
             ("group-refused", [(owner, 6, none), (group, 4, none), (namedGroup, 0, nobody), (mask, 4, none), (other, 4, none)]),
         ]
-        for (name, entries) in lists {
-            try root.setExtendedAttribute(
-                "system.posix_acl_access", to: acl(entries.map { (tag: $0.0, permissions: $0.1, id: $0.2) }), at: name)
-        }
+        for (name, entries) in lists { try setACL("system.posix_acl_access", entries, at: name, under: lower) }
     }
 
     /// What nobody can do in the merged view at `root`: one digit (1 allowed, 0 refused) per attempt.
@@ -69,21 +88,11 @@ struct ACLThroughMountTests {
     static func exercise(_ merged: String, upper: String) throws -> [String] {
         var seen = [try attempts(merged)]
         guard chmod("\(merged)/granted", 0o600) == 0 else { throw HarnessError("chmod granted", errno: errno) }
-        let root = try openDirectory(merged)
-        try root.setExtendedAttribute(
-            "system.posix_acl_access",
-            to: acl([(owner, 6, none), (user, 4, nobody), (group, 0, none), (mask, 4, none), (other, 0, none)]),
-            at: "plain")
-        try root.close()
+        try setACL(
+            "system.posix_acl_access", [(owner, 6, none), (user, 4, nobody), (group, 0, none), (mask, 4, none), (other, 0, none)],
+            at: "plain", under: merged)
         seen.append(try attempts(merged))
-        let upperRoot = try openDirectory(upper)
-        defer { try? upperRoot.close() }
-        for name in ["granted", "writable", "plain"] {
-            let value = (try? upperRoot.extendedAttribute("system.posix_acl_access", at: name)) ?? []
-            let mode = (try? upperRoot.status(at: name).permissions) ?? 0
-            seen.append("\(name) \(String(mode, radix: 8)) \(value)")
-        }
-        return seen
+        return seen + (try aclReport(under: upper, ["granted", "writable", "plain"]))
     }
 
     @Test("named-user entries, a chmod's new mask and an ACL set through the mount: the kernel's answers",
@@ -120,18 +129,8 @@ struct ACLThroughMountTests {
                 mkdir("\(merged)/inherits/olddir", 0o777) == 0
             else { throw HarnessError("creating under \(merged)/inherits", errno: errno) }
         }
-        var seen: [String] = []
-        for root in [merged, upper] {
-            let directory = try openDirectory(root)
-            defer { try? directory.close() }
-            for path in ["inherits/file", "inherits/sub", "inherits/sub/deeper", "inherits/old", "inherits/olddir"] {
-                let mode = try directory.status(at: path).permissions
-                let access = (try? directory.extendedAttribute("system.posix_acl_access", at: path)) ?? []
-                let inherited = (try? directory.extendedAttribute("system.posix_acl_default", at: path)) ?? []
-                seen.append("\(path) \(String(mode, radix: 8)) \(access) \(inherited)")
-            }
-        }
-        return seen
+        let paths = ["inherits/file", "inherits/sub", "inherits/sub/deeper", "inherits/old", "inherits/olddir"]
+        return try aclReport(under: merged, paths) + aclReport(under: upper, paths)
     }
 
     @Test("a default ACL is inherited and the umask does not apply: the kernel's modes and ACLs",
@@ -141,19 +140,14 @@ struct ACLThroughMountTests {
         defer { try? directory.remove() }
         var mounts = KernelAndStrataMounts(Self.inheritingFixture)
         mounts.prepare = { (layers) in
-            let root = try openDirectory(layers.lowers[0])
-            defer { try? root.close() }
-            try root.setExtendedAttribute(
-                "system.posix_acl_default",
-                to: Self.acl([(Self.owner, 7, Self.none), (Self.user, 7, Self.nobody), (Self.group, 5, Self.none), (Self.mask, 7, Self.none), (Self.other, 5, Self.none)]),
-                at: "inherits")
+            try Self.setACL("system.posix_acl_default", Self.everythingForNobody, at: "inherits", under: layers.lowers[0])
         }
         let results = try mounts.run(in: directory) { (merged, layers) in
             try Self.createUnderDefaultACL(merged, upper: layers.upper)
         }
         #expect(results[1] == results[0])
         // The kernel's file kept group write (the ACL's mask), which umask 022 would have taken.
-        #expect(results[0].first?.hasPrefix("inherits/file 664 ") == true, "\(results[0])")
+        #expect(results[0].first?.hasPrefix("inherits/file 100664 ") == true, "\(results[0])")
     }
 
     @Test("a default ACL on the work directory reaches no copy-up and no whiteout, as in the kernel's overlay",
@@ -165,13 +159,7 @@ struct ACLThroughMountTests {
             LayerFixture(lowers: [Layer([.file("chmodded", "c"), .file("appended", "a"), .file("removed", "r")])]))
         mounts.openToEveryone = true
         mounts.prepare = { (layers) in
-            let work = try openDirectory(layers.work)
-            defer { try? work.close() }
-            try work.setExtendedAttribute(
-                "system.posix_acl_default",
-                to: Self.acl([(Self.owner, 7, Self.none), (Self.user, 7, Self.nobody), (Self.group, 5, Self.none),
-                              (Self.mask, 7, Self.none), (Self.other, 5, Self.none)]),
-                at: "")
+            try Self.setACL("system.posix_acl_default", Self.everythingForNobody, at: "", under: layers.work)
         }
         let results = try mounts.run(in: directory) { (merged, layers) throws -> [String] in
             guard chmod("\(merged)/chmodded", 0o640) == 0, unlink("\(merged)/removed") == 0 else {
@@ -182,13 +170,7 @@ struct ACLThroughMountTests {
             let file = try root.open(at: "appended", flags: O_WRONLY | O_APPEND)
             _ = try file.write(Array("+".utf8), at: 0)
             try file.close()
-            let upper = try openDirectory(layers.upper)
-            defer { try? upper.close() }
-            var seen = try ["chmodded", "appended", "removed"].map { (name) in
-                let mode = String(try upper.status(at: name).mode, radix: 8)
-                let acls = try upper.extendedAttributeNames(at: name).filter { $0.hasPrefix("system.posix_acl") }
-                return "\(name) \(mode) \(acls)"
-            }
+            var seen = try Self.aclReport(under: layers.upper, ["chmodded", "appended", "removed"])
             seen.append(try runAsNobody("cat '\(merged)/chmodded' >/dev/null 2>&1 && echo read || echo refused"))
             return seen
         }

@@ -72,7 +72,7 @@ struct UpperLayer: Sendable {
             // Everything is built in here: a default ACL it inherited from the work directory would become
             // an access ACL of every copy-up and whiteout (granting what the lower file did not). The
             // kernel's overlay strips its work directory the same way.
-            for name in ["system.posix_acl_default", "system.posix_acl_access"] {
+            for name in [AccessControlList.defaultAttributeName, AccessControlList.attributeName] {
                 do {
                     try work.removeExtendedAttribute(name, at: Self.temporariesName)
                 } catch where error == .noData || error == .notSupported {

@@ -178,14 +178,12 @@ extension Engine {
             try? parentDirectory.remove(at: PrivateNames.whiteoutPrefix + name)
         }
         do throws(Errno) {
-            if let descriptor {
-                let status = try descriptor.status()
-                if inheritedACL { return (descriptor, status) }
-                return (descriptor, try restoringMaskedBits(object, status: status, of: descriptor, ""))
-            }
-            let status = try parentDirectory.status(at: name)
-            if inheritedACL { return (nil, status) }
-            return (nil, try restoringMaskedBits(object, status: status, of: parentDirectory, name))
+            // A new file through its descriptor, anything else by name.
+            let (directory, entry) = descriptor.map { ($0, "") } ?? (parentDirectory, name)
+            let status = try directory.status(at: entry)
+            // An inherited ACL decided the mode; the umask had no say in it.
+            if inheritedACL { return (descriptor, status) }
+            return (descriptor, try restoringMaskedBits(object, status: status, of: directory, entry))
         } catch {
             try? descriptor?.close()
             throw error
