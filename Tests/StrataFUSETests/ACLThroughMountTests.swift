@@ -95,15 +95,22 @@ struct ACLThroughMountTests {
         return seen + (try aclReport(under: upper, ["granted", "writable", "plain"]))
     }
 
+    /// The kernel's overlay and a `strata mount` over the fixture with its ACLs applied, open to every
+    /// user (the checks run as user 65534).
+    static func mountsWithACLs(strataOptions: String) -> KernelAndStrataMounts {
+        var mounts = KernelAndStrataMounts(fixture)
+        mounts.strataOptions = strataOptions
+        mounts.openToEveryone = true
+        mounts.prepare = { (layers) in try applyACLs(to: layers.lowers[0]) }
+        return mounts
+    }
+
     @Test("named-user entries, a chmod's new mask and an ACL set through the mount: the kernel's answers",
           .timeLimit(.minutes(2)))
     func asTheKernel() throws {
         let directory = try TemporaryDirectory(prefix: "strata-acl-mount")
         defer { try? directory.remove() }
-        var mounts = KernelAndStrataMounts(Self.fixture)
-        mounts.strataOptions = "allow_other,volatile"
-        mounts.openToEveryone = true
-        mounts.prepare = { (layers) in try Self.applyACLs(to: layers.lowers[0]) }
+        let mounts = Self.mountsWithACLs(strataOptions: "allow_other,volatile")
         let results = try mounts.run(in: directory) { (merged, layers) in try Self.exercise(merged, upper: layers.upper) }
         #expect(results[1] == results[0])
         // The kernel's answers show the ACLs at work (else the comparison proves nothing).
@@ -201,10 +208,7 @@ struct ACLThroughMountTests {
     func engineChecks() throws {
         let directory = try TemporaryDirectory(prefix: "strata-acl-engine")
         defer { try? directory.remove() }
-        var mounts = KernelAndStrataMounts(Self.fixture)
-        mounts.strataOptions = "allow_other,no_default_permissions,volatile"
-        mounts.openToEveryone = true
-        mounts.prepare = { (layers) in try Self.applyACLs(to: layers.lowers[0]) }
+        let mounts = Self.mountsWithACLs(strataOptions: "allow_other,no_default_permissions,volatile")
         let throughMounts = try mounts.run(in: directory) { (merged, _) in try Self.attempts(merged) }
         #expect(throughMounts[1] == throughMounts[0])
         let layers = try Self.fixture.build(in: try directory.makeSubdirectory("api-layers"))
