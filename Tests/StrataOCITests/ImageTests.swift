@@ -13,10 +13,8 @@ struct ImageTests {
     func viewEqualsUmociUnpack() throws {
         let directory = try TemporaryDirectory(prefix: "strata-image")
         defer { try? directory.remove() }
-        let image = try ImageFixtures.rich(in: directory.path)
+        let (image, store, container) = try richContainer(in: directory)
         let reference = try umociRootfs(image, directory)
-        let store = try LayerStore(FilePath(directory.path + "/store"))
-        let container = try ImageContainer.create(try ImageReference(parsing: image.reference), store: store, durability: .volatile)
         defer { container.close() }
         let view = ImageFixtures.withoutRoot(try TreeSnapshot.union(container.union))
         let expected = ImageFixtures.withoutRoot(try TreeSnapshot.directory(reference, xattrs: .mergedView))
@@ -104,9 +102,7 @@ struct ImageTests {
     func commitRoundTrip() throws {
         let directory = try TemporaryDirectory(prefix: "strata-image-commit")
         defer { try? directory.remove() }
-        let image = try ImageFixtures.rich(in: directory.path)
-        let store = try LayerStore(FilePath(directory.path + "/store"))
-        let container = try ImageContainer.create(try ImageReference(parsing: image.reference), store: store, durability: .volatile)
+        let (image, store, container) = try richContainer(in: directory)
         let fs = container.union
         let log = try fs.open("/var-log", .writeOnly, options: [.create], permissions: 0o640)
         _ = try log.write(Array("started\n".utf8), at: 0)
@@ -171,9 +167,7 @@ struct ImageTests {
     func namesAsBytes() throws {
         let directory = try TemporaryDirectory(prefix: "strata-image-names")
         defer { try? directory.remove() }
-        let image = try ImageFixtures.rich(in: directory.path)
-        let store = try LayerStore(FilePath(directory.path + "/store"))
-        let container = try ImageContainer.create(try ImageReference(parsing: image.reference), store: store, durability: .volatile)
+        let (image, store, container) = try richContainer(in: directory)
         let names = [FileName.decode([0x78, 0xFF]), FileName.decode([0x78, 0xFE]), "caf\u{E9}", "cafe\u{301}"]
         let target = FileName.decode([0x74, 0xFB])
         for (index, name) in names.enumerated() {
@@ -207,6 +201,14 @@ struct ImageTests {
         var copy = snapshot
         for key in copy.entries.keys { copy.entries[key]?.mtime = .exact(seconds: 0, nanoseconds: 0) }
         return copy
+    }
+
+    /// The rich fixture image in `directory`, a layer store beside it, and a volatile container of the image.
+    func richContainer(in directory: TemporaryDirectory) throws -> (image: UmociImage, store: LayerStore, container: ImageContainer) {
+        let image = try ImageFixtures.rich(in: directory.path)
+        let store = try LayerStore(FilePath(directory.path + "/store"))
+        let container = try ImageContainer.create(try ImageReference(parsing: image.reference), store: store, durability: .volatile)
+        return (image, store, container)
     }
 
     func umociRootfs(_ image: UmociImage, _ directory: TemporaryDirectory) throws -> String {
