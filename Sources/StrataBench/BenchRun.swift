@@ -124,26 +124,26 @@ public final class BenchRun {
     ///
     /// Every mount starts with nothing dirty: the writeback of what the run before left (gigabytes
     /// after a volatile 1 GiB copy-up, the removal of its scratch directory) would otherwise land in
-    /// this mount's first passes, on whichever backend happened to come next. And every mount starts
-    /// with the metadata of the trees it reads (`warming`: the lower layers, or the plain tree) in
-    /// memory, as the method says ("union caches cold, lower file system warm"): what the backends
-    /// before had left cached differed, and a backend's first lookups had been up to 1.4× slower for
-    /// its place in the order alone.
-    private func makeStack(
-        base: String, lowers: [String], plainRoot: String, label: String, warming: [String]
-    ) throws(BenchError) -> Stack {
+    /// this mount's first passes, on whichever backend happened to come next.
+    private func makeStack(base: String, lowers: [String], plainRoot: String, label: String) throws(BenchError) -> Stack {
         guard let volume else { throw BenchError("no fixture volume") }
         sync()
-        if !warming.isEmpty {
-            // du reads every directory and the status of every entry, as a first pass does.
-            try Command.check(["du", "-s", "-x", "--apparent-size"] + warming, limit: .seconds(600))
-        }
         scratchCounter += 1
         let scratch = "\(volume.root)/run/\(scratchCounter)-\(label)"
         try Command.check(["mkdir", "-p", "\(scratch)/upper", "\(scratch)/work", "\(scratch)/mnt"])
         return Stack(
             base: base, lowerNames: lowers, upper: "\(scratch)/upper", work: "\(scratch)/work",
             mountPoint: "\(scratch)/mnt", plainRoot: plainRoot)
+    }
+
+    /// Reads the metadata of the trees `backend` will read over `stack` (its lower layers, or the plain
+    /// tree) into memory before it is mounted, as the method says ("union caches cold, lower file system
+    /// warm"): without it a first pass found what the backends before it had left cached, which
+    /// differed, and a backend's first lookups had been up to 1.4× slower for its place in the order
+    /// alone. `du` reads every directory and the status of every entry, as a first pass does.
+    private func warmTrees(of stack: Stack, for backend: Backend) throws(BenchError) {
+        let trees = backend.kind == .plain ? [stack.plainRoot] : stack.lowers
+        try Command.check(["du", "-s", "-x", "--apparent-size"] + trees, limit: .seconds(600))
     }
 
     private func removeScratch(_ stack: Stack) {
@@ -155,7 +155,7 @@ public final class BenchRun {
 
     /// Times `lstat` of missing names on the do-nothing FUSE file system: one round trip each.
     private func probeFloor(_ repetition: Int) throws(BenchError) {
-        let stack = try makeStack(base: "/", lowers: [], plainRoot: "", label: "floor", warming: [])
+        let stack = try makeStack(base: "/", lowers: [], plainRoot: "", label: "floor")
         defer { removeScratch(stack) }
         let process = try Command.start([options.strataExecutable, "bench-floor", stack.mountPoint])
         let point = stack.mountPoint
@@ -190,11 +190,10 @@ public final class BenchRun {
         let mounted: Mounted
         do {
             if backend.kind == .plain { try builder.restorePlain() }
-            let base = "\(builder.root)/main"
-            let lowers = (0..<layout.layers).map { "l\($0)" }
             stack = try makeStack(
-                base: base, lowers: lowers, plainRoot: builder.plainRoot, label: backend.name,
-                warming: backend.kind == .plain ? [builder.plainRoot] : lowers.map { "\(base)/\($0)" })
+                base: "\(builder.root)/main", lowers: (0..<layout.layers).map { "l\($0)" }, plainRoot: builder.plainRoot,
+                label: backend.name)
+            try warmTrees(of: stack, for: backend)
             mounted = try backend.mount(stack, strata: options.strataExecutable, teardown: teardown)
         } catch {
             recorder.failAll(backend.name, "\(error)")
@@ -219,10 +218,9 @@ public final class BenchRun {
         let stack: Stack
         let mounted: Mounted
         do {
-            let plainRoot = "\(builder.scalingRoot)/b"
             stack = try makeStack(
-                base: builder.scalingRoot, lowers: names, plainRoot: plainRoot, label: "\(backend.name)-L\(layers)",
-                warming: backend.kind == .plain ? [plainRoot] : names.map { "\(builder.scalingRoot)/\($0)" })
+                base: builder.scalingRoot, lowers: names, plainRoot: "\(builder.scalingRoot)/b", label: "\(backend.name)-L\(layers)")
+            try warmTrees(of: stack, for: backend)
             mounted = try backend.mount(stack, strata: options.strataExecutable, teardown: teardown)
         } catch {
             recorder.scalingFailures.append("\(backend.name), \(layers) layers: \(error)")
